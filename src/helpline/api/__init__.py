@@ -1,0 +1,1 @@
+"""The HTTP layer: app factory, dependencies, error rendering."""

@@ -1,0 +1,95 @@
+"""The FastAPI application: routers from one list, JSON errors with stable ids."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from helpline import __version__
+from helpline.audit.router import router as audit_router
+from helpline.auth.router import router as auth_router
+from helpline.core.errors import ApiError
+from helpline.events.router import router as events_router
+from helpline.health.router import router as health_router
+from helpline.runtime import Runtime
+from helpline.tenants.router import router as tenants_router
+from helpline.users.router import router as users_router
+from helpline.web.router import router as web_router
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+#: Every versioned API router; new domains add theirs here.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    tenants_router,
+    users_router,
+    audit_router,
+    events_router,
+)
+
+
+def _error(status: int, error_id: str, message: str, details: object = None) -> JSONResponse:
+    return JSONResponse(
+        {"error_id": error_id, "message": message, "details": details}, status_code=status
+    )
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    response = _error(exc.status_code, exc.error_id, exc.message, exc.details)
+    if exc.status_code == 429 and isinstance(exc.details, dict):
+        response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+    return response
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return _error(422, "validation_error", "the request is not valid", details)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    error_id = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, error_id, str(exc.detail))
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity error: %s", exc)
+    return _error(409, "conflict", "the change conflicts with existing data")
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return _error(500, "internal_error", "internal error; see the server log")
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The HTTP application serving API, event stream and web pages for ``runtime``."""
+    app = FastAPI(
+        title="Helpline",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health_router, prefix="/api")
+    app.include_router(web_router)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _internal_error)
+    return app

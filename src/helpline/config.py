@@ -1,0 +1,87 @@
+"""Helpline settings: environment variables ``HELPLINE_*`` over an optional TOML file.
+
+Every setting has a default that runs out of the box: data in ``./helpline-data``, SQLite
+inside it, HTTP on 127.0.0.1:8080, SIP on 127.0.0.1:5060, RTP on ports 20000-20999.
+The TOML file is named by ``HELPLINE_CONFIG`` (or ``--config`` on the command line);
+environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """All of Helpline's configuration; see the configuration reference in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("helpline-data"), description="Where state is kept.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite in the data directory."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=0, le=65535)
+    rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
+    rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
+    admin_password: SecretStr | None = Field(
+        default=None, description="Platform admin password set on first start."
+    )
+    demo: bool = Field(default=False, description="Load the demo tenant on first start.")
+    demo_sip_password: SecretStr | None = None
+    demo_password: SecretStr | None = Field(
+        default=None, description="Password of the demo web users; generated if unset."
+    )
+    cookie_secure: bool = Field(default=True, description="Mark session cookies Secure.")
+    session_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1, description="Failures per window.")
+    login_window_seconds: int = Field(default=300, ge=1)
+    default_tenant: str = Field(
+        default="", description="Tenant assumed at login when none is given."
+    )
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Settings:
+        if self.rtp_port_min > self.rtp_port_max:
+            raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'helpline.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("HELPLINE_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and the optional TOML file."""
+    return Settings(**overrides)

@@ -1,0 +1,19 @@
+"""Imports every table so that metadata (and Alembic) sees the whole schema."""
+
+from helpline.audit.models import AuditEntry
+from helpline.auth.models import ApiToken, LoginAttempt, WebSession
+from helpline.db.base import Base
+from helpline.tenants.models import CapacityLease, Tenant
+from helpline.users.models import SipAccount, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "CapacityLease",
+    "LoginAttempt",
+    "SipAccount",
+    "Tenant",
+    "User",
+    "WebSession",
+]

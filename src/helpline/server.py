@@ -1,0 +1,142 @@
+"""``helpline serve``: one process runs HTTP (API and pages), SIP, media and jobs.
+
+Start-up order: ports are checked, the database is reached and migrated, first-start
+accounts and the demo are created, then the listeners start. SIGINT/SIGTERM stop the
+HTTP server gracefully (requests in flight finish), then the SIP service, then the
+database pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from helpline import bootstrap
+from helpline.api.app import create_app
+from helpline.config import Settings
+from helpline.db.engine import ping
+from helpline.db.migrate import upgrade
+from helpline.runtime import Runtime
+from helpline.telephony.service import SipService
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A reason ``serve`` cannot start, said in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """A port the server will bind."""
+
+    what: str
+    host: str
+    port: int
+    kind: socket.SocketKind
+
+
+def _ports(settings: Settings) -> list[PortSpec]:
+    return [
+        PortSpec("HTTP", settings.http_host, settings.http_port, socket.SOCK_STREAM),
+        PortSpec("SIP/UDP", settings.sip_host, settings.sip_port, socket.SOCK_DGRAM),
+        PortSpec("SIP/TCP", settings.sip_host, settings.sip_port, socket.SOCK_STREAM),
+    ]
+
+
+def check_ports(settings: Settings) -> None:
+    """Raise ``StartupError`` naming the first configured port that is taken."""
+    for spec in _ports(settings):
+        if spec.port == 0:
+            continue
+        family = socket.AF_INET6 if ":" in spec.host else socket.AF_INET
+        with socket.socket(family, spec.kind) as sock:
+            if spec.kind == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((spec.host, spec.port))
+            except OSError as exc:
+                reason = "is already in use" if exc.errno == errno.EADDRINUSE else str(exc)
+                raise StartupError(f"{spec.what} port {spec.host}:{spec.port} {reason}") from exc
+
+
+async def prepare(runtime: Runtime, *, report: Callable[[str], None]) -> None:
+    """Reach and migrate the database, create first-start accounts and the demo."""
+    try:
+        await ping(runtime.engine)
+    except (SQLAlchemyError, OSError) as exc:
+        url = runtime.engine.url.render_as_string(hide_password=True)
+        raise StartupError(
+            f"database {url} is unreachable: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    await upgrade(runtime.engine)
+    async with runtime.unit_of_work() as session:
+        created = await bootstrap.ensure_platform_admin(session, runtime.settings)
+        if runtime.settings.demo:
+            created.lines += (await bootstrap.load_demo(session, runtime.settings)).lines
+    for line in created.lines:
+        report(f"generated password, shown once: {line}")
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn, announcing the node only once its HTTP socket accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self.announce()
+
+
+async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
+    """Run every service until SIGINT or SIGTERM."""
+    check_ports(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    runtime = Runtime.build(settings)
+    try:
+        await prepare(runtime, report=report)
+        if stopping.is_set():
+            return
+        sip = SipService(runtime)
+        await sip.start()
+        runtime.listeners["sip"] = sip
+        config = uvicorn.Config(
+            create_app(runtime),
+            host=settings.http_host,
+            port=settings.http_port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+        server = _Server(
+            config,
+            lambda: report(
+                f"Helpline on http://{settings.http_host}:{settings.http_port}/ "
+                f"(SIP {settings.sip_host}:{settings.sip_port} UDP/TCP)"
+            ),
+        )
+        try:
+            await server.serve()
+        finally:
+            await sip.stop()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runtime.close()
+    log.info("stopped")

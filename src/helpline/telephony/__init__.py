@@ -1,0 +1,1 @@
+"""Call control and the asyncio transports that drive the sans-IO SIP core."""

@@ -1,0 +1,201 @@
+"""Tenants: creation with tier limits, changes, and capacity admission.
+
+Capacity (lines, IVR ports) is admitted through leases in the database: acquiring one
+locks the tenant row (PostgreSQL ``FOR UPDATE``; SQLite serialises writers), counts the
+leases held, and refuses beyond the limit, so every node of a cluster sees one count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.audit import service as audit
+from helpline.auth.principal import Principal
+from helpline.core.errors import CapacityExceeded, Conflict, Forbidden, NotFound
+from helpline.core.pagination import PageParams, paginate
+from helpline.tenants.models import SYSTEM_TENANT, TIER_LIMITS, CapacityLease, LeaseKind, Tenant
+from helpline.tenants.schemas import TenantAdminUpdate, TenantCreate, TenantLimits, TenantUpdate
+
+AUDITED = (
+    "slug",
+    "name",
+    "timezone",
+    "locale",
+    "tier",
+    "max_lines",
+    "max_agents",
+    "max_ivr_ports",
+    "active",
+)
+
+
+def resolve_limits(limits: TenantLimits) -> tuple[int, int, int]:
+    """Lines, agents and IVR ports: explicit values over the tier's."""
+    base = TIER_LIMITS.get(limits.tier, TIER_LIMITS[type(limits.tier).SMALL])
+    return (
+        limits.max_lines if limits.max_lines is not None else base[0],
+        limits.max_agents if limits.max_agents is not None else base[1],
+        limits.max_ivr_ports if limits.max_ivr_ports is not None else base[2],
+    )
+
+
+async def by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    """The tenant named ``slug``."""
+    return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+async def create_tenant(
+    session: AsyncSession, *, data: TenantCreate, actor: Principal | None
+) -> Tenant:
+    """A new tenant with its limits; the first admin is created by the caller."""
+    if await by_slug(session, data.slug) is not None:
+        raise Conflict(f"tenant {data.slug!r} exists", error_id="tenant_exists")
+    lines, agents, ivr = resolve_limits(data)
+    tenant = Tenant(
+        slug=data.slug,
+        name=data.name,
+        timezone=data.timezone,
+        locale=data.locale,
+        sip_realm=data.slug,
+        tier=data.tier,
+        max_lines=lines,
+        max_agents=agents,
+        max_ivr_ports=ivr,
+    )
+    session.add(tenant)
+    await audit.log_change(
+        session,
+        actor=actor,
+        tenant_id=actor.tenant_id if actor else tenant.id,
+        action="create",
+        entity="tenant",
+        obj=tenant,
+        fields=AUDITED,
+    )
+    return tenant
+
+
+async def list_tenants(
+    session: AsyncSession, *, params: PageParams, active: bool | None
+) -> tuple[list[Tenant], int]:
+    """Every tenant (platform administration)."""
+    return await paginate(
+        session,
+        select(Tenant),
+        params,
+        sortable={"id": Tenant.id, "slug": Tenant.slug, "name": Tenant.name},
+        filters={"active": (Tenant.active, active)},
+        default_sort=(Tenant.id,),
+    )
+
+
+async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant:
+    """The tenant with ``tenant_id``."""
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("no such tenant")
+    return tenant
+
+
+async def update_tenant(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    data: TenantUpdate | TenantAdminUpdate,
+    actor: Principal,
+) -> Tenant:
+    """Apply the fields ``data`` sets, and audit the change."""
+    before = audit.snapshot(tenant, AUDITED)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if tenant.slug == SYSTEM_TENANT and changes.get("active") is False:
+        raise Forbidden("the system tenant cannot be deactivated", error_id="system_tenant")
+    if "tier" in changes and changes["tier"] is not None:
+        limits = TenantLimits(tier=changes["tier"])
+        defaults = dict(
+            zip(("max_lines", "max_agents", "max_ivr_ports"), resolve_limits(limits), strict=True)
+        )
+        for key, value in defaults.items():
+            changes.setdefault(key, value)
+    audit.apply_changes(tenant, changes)
+    await audit.log_change(
+        session,
+        actor=actor,
+        tenant_id=actor.tenant_id,
+        action="update",
+        entity="tenant",
+        obj=tenant,
+        fields=AUDITED,
+        before=before,
+    )
+    return tenant
+
+
+async def delete_tenant(session: AsyncSession, *, tenant: Tenant, actor: Principal) -> None:
+    """Remove a tenant and everything it owns."""
+    if tenant.slug == SYSTEM_TENANT or tenant.id == actor.tenant_id:
+        raise Forbidden("this tenant cannot be deleted", error_id="system_tenant")
+    before = audit.snapshot(tenant, AUDITED)
+    await session.delete(tenant)
+    await audit.log_change(
+        session,
+        actor=actor,
+        tenant_id=actor.tenant_id,
+        action="delete",
+        entity="tenant",
+        obj=tenant,
+        fields=AUDITED,
+        before=before,
+    )
+
+
+def _limit(tenant: Tenant, kind: LeaseKind) -> int:
+    return tenant.max_lines if kind is LeaseKind.LINE else tenant.max_ivr_ports
+
+
+async def acquire_lease(
+    session: AsyncSession, *, tenant_id: int, kind: LeaseKind, ref: str, node: str = ""
+) -> CapacityLease:
+    """Admit one line or IVR port for ``ref`` (a call id), or raise ``CapacityExceeded``."""
+    tenant = (
+        await session.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
+    ).scalar_one()
+    held = (
+        await session.execute(
+            select(func.count()).where(
+                CapacityLease.tenant_id == tenant_id, CapacityLease.kind == kind
+            )
+        )
+    ).scalar_one()
+    limit = _limit(tenant, kind)
+    if held >= limit:
+        raise CapacityExceeded(
+            f"tenant {tenant.slug} has all {limit} {kind.value}s in use",
+            details={"kind": kind.value, "limit": limit},
+        )
+    lease = CapacityLease(tenant_id=tenant_id, kind=kind, ref=ref, node=node)
+    session.add(lease)
+    await session.flush()
+    return lease
+
+
+async def release_lease(
+    session: AsyncSession, *, tenant_id: int, kind: LeaseKind, ref: str
+) -> bool:
+    """Free the lease ``ref`` holds; whether there was one."""
+    result = await session.execute(
+        delete(CapacityLease).where(
+            CapacityLease.tenant_id == tenant_id,
+            CapacityLease.kind == kind,
+            CapacityLease.ref == ref,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def release_node_leases(session: AsyncSession, *, node: str) -> int:
+    """Free every lease a node held (on its start after a crash); how many."""
+    result = await session.execute(delete(CapacityLease).where(CapacityLease.node == node))
+    return int(getattr(result, "rowcount", 0))

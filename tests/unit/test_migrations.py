@@ -1,0 +1,19 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from helpline.db.models import Base
+from helpline.runtime import Runtime
+
+
+async def test_models_and_migrations_agree(runtime: Runtime) -> None:
+    def diff(connection: object) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]
+        return list(compare_metadata(context, Base.metadata))
+
+    async with runtime.engine.connect() as conn:
+        differences = await conn.run_sync(diff)
+    assert differences == []
