@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.config import Settings
-from helpline.core.passwords import generate_password
+from helpline.core.passwords import generate_password, hash_password
 from helpline.tenants import service as tenants
 from helpline.tenants.models import SYSTEM_TENANT, Tenant, Tier
 from helpline.tenants.schemas import TenantCreate
@@ -102,10 +102,12 @@ async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
     sip_password = given or generate_password()
     if not given:
         created.add("demo SIP accounts 2001-2004", sip_password)
+    shared_hash = hash_password(web_password)
     for username, role, name in people:
         user = await users.create_user(
             session,
             tenant_id=tenant.id,
+            password_hash=shared_hash,
             data=UserCreate(username=username, password=web_password, role=role, display_name=name),
             actor=None,
         )

@@ -51,9 +51,18 @@ async def _check_agent_capacity(session: AsyncSession, tenant_id: int) -> None:
 
 
 async def create_user(
-    session: AsyncSession, *, tenant_id: int, data: UserCreate, actor: Principal | None
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    data: UserCreate,
+    actor: Principal | None,
+    password_hash: str | None = None,
 ) -> User:
-    """A new user in ``tenant_id`` (the actor's tenant, or a new tenant's first admin)."""
+    """A new user in ``tenant_id`` (the actor's tenant, or a new tenant's first admin).
+
+    ``password_hash``, when given, is the argon2 hash of ``data.password`` computed once
+    for several users sharing it (the demo).
+    """
     _grantable(actor, data.role)
     exists = await session.execute(
         select(User.id).where(User.tenant_id == tenant_id, User.username == data.username)
@@ -65,7 +74,7 @@ async def create_user(
     user = User(
         tenant_id=tenant_id,
         username=data.username,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash or hash_password(data.password),
         role=data.role,
         display_name=data.display_name,
         email=data.email,
