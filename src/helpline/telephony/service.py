@@ -42,4 +42,5 @@ class SipService:
             "port": self.listeners.port,
             "transports": ["UDP", "TCP"] if self.running else [],
             "messages": self.core.counters.received,
+            "refused": self.core.edge.counters(),
         }

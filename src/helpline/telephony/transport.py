@@ -11,44 +11,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, cast
+
+from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
-
-Address = tuple[str, int]
-
-
-class Transport(StrEnum):
-    """SIP transports, as named in Via headers."""
-
-    UDP = "UDP"
-    TCP = "TCP"
-    TLS = "TLS"
-    WS = "WS"
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """Bytes to send to an address over a transport."""
-
-    data: bytes
-    dest: Address
 
 
 class StreamSession(Protocol):
     """Per-connection state of the handler for stream transports."""
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes, now: float) -> list[bytes]:
         """Consume received bytes; return bytes to write back on the connection."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection must be closed (framing failed)."""
         ...
 
 
 class SipHandler(Protocol):
     """The sans-IO core the transports drive."""
 
-    def on_datagram(self, data: bytes, source: Address, transport: Transport) -> list[Outgoing]:
+    def on_datagram(
+        self, data: bytes, source: Address, transport: Transport, now: float
+    ) -> list[Outgoing]:
         """Handle one datagram; return what to send."""
         ...
 
@@ -62,8 +50,9 @@ class _Udp(asyncio.DatagramProtocol):
         self.handler = handler
         self.sink = sink
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        for out in self.handler.on_datagram(data, (addr[0], addr[1]), Transport.UDP):
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        now = asyncio.get_running_loop().time()
+        for out in self.handler.on_datagram(data, Address(addr[0], addr[1]), Transport.UDP, now):
             self.sink(out)
 
     def error_received(self, exc: Exception) -> None:
@@ -78,16 +67,18 @@ class _Tcp(asyncio.Protocol):
         self.session: StreamSession | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.connections.add(transport)
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.connections.add(self.transport)
         peer = transport.get_extra_info("peername")
-        self.session = self.handler.open_stream((peer[0], peer[1]), Transport.TCP)
+        self.session = self.handler.open_stream(Address(peer[0], peer[1]), Transport.TCP)
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None and self.transport is not None
-        for chunk in self.session.feed(data):
+        for chunk in self.session.feed(data, asyncio.get_running_loop().time()):
             self.transport.write(chunk)
+        if self.session.closed:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
@@ -120,7 +111,7 @@ class Listeners:
     def send_udp(self, out: Outgoing) -> None:
         """Send one datagram from the listening socket."""
         if self.udp is not None:
-            self.udp.sendto(out.data, out.dest)
+            self.udp.sendto(out.data, (out.dest.host, out.dest.port))
 
     async def stop(self) -> None:
         """Close listeners and connections."""

@@ -1,0 +1,155 @@
+"""Run Helpline and real SIP peers (SIPp, baresip) inside a private network namespace.
+
+The namespace has only a loopback interface: nothing a test sends can leave the machine,
+and fixed ports (5060, 8080) never clash with anything else on the host. Without root
+(``ip netns`` unavailable) the same commands run on the host loopback with free ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+READY = "Helpline on http://"
+
+
+@dataclass
+class Namespace:
+    """A command prefix that runs programs inside the test namespace (or on the host)."""
+
+    name: str | None
+
+    @property
+    def prefix(self) -> list[str]:
+        """``ip netns exec NAME`` or nothing."""
+        return ["ip", "netns", "exec", self.name] if self.name else []
+
+    def run(
+        self, argv: Sequence[str], *, timeout: float, cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` to completion inside the namespace, bounded by ``timeout``."""
+        return subprocess.run(
+            [*self.prefix, *argv], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+            env=env, check=False,
+        )
+
+    def popen(self, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[str]:
+        """Start ``argv`` inside the namespace."""
+        return subprocess.Popen([*self.prefix, *argv], text=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    def free_port(self, kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:
+        """A fixed port inside a namespace; a free one on the shared host loopback."""
+        if self.name:
+            return 0
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def namespace() -> Iterator[Namespace]:
+    """A fresh loopback-only network namespace, removed afterwards."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        yield Namespace(None)
+        return
+    name = f"hl-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield Namespace(name)
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@dataclass
+class Node:
+    """A running ``helpline serve``."""
+
+    ns: Namespace
+    proc: subprocess.Popen[str]
+    http_port: int
+    sip_port: int
+    output: list[str] = field(default_factory=list)
+
+    def http_get(self, path: str) -> str:
+        """GET a URL of the node from inside the namespace."""
+        code = (
+            "import sys, urllib.request as u;"
+            f"sys.stdout.write(u.urlopen('http://127.0.0.1:{self.http_port}{path}', "
+            "timeout=10).read().decode())"
+        )
+        result = self.ns.run([sys.executable, "-c", code], timeout=30)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def stop(self) -> int:
+        """SIGTERM and wait; the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
+    """``helpline serve`` with the demo inside ``ns``, until the block ends."""
+    http_port = ns.free_port(socket.SOCK_STREAM) or 8080
+    sip_port = ns.free_port() or 5060
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
+    env.update(
+        HELPLINE_DATA_DIR=str(data_dir),
+        HELPLINE_HTTP_PORT=str(http_port),
+        HELPLINE_SIP_PORT=str(sip_port),
+        HELPLINE_DEMO="1",
+        HELPLINE_DEMO_PASSWORD="demo-web-pass",
+        HELPLINE_DEMO_SIP_PASSWORD="demo-sip-pass",
+        HELPLINE_ADMIN_PASSWORD="admin-pass-1",
+        **env_extra,
+    )
+    proc = ns.popen([sys.executable, "-m", "helpline", "serve"], env=env,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    node = Node(ns, proc, http_port, sip_port)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        node.output.append(line.rstrip())
+        if line.startswith(READY):
+            break
+    else:
+        raise AssertionError("helpline did not start:\n" + "\n".join(node.output))
+    try:
+        yield node
+    finally:
+        node.stop()
+        proc.stdout.close()
+
+
+def sipp(
+    ns: Namespace,
+    node: Node,
+    scenario: str,
+    *args: str,
+    cwd: Path,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run a SIPp scenario from ``scenarios/`` against ``node``; bounded in time."""
+    local_port = ns.free_port() or 5070
+    argv = [
+        "sipp", f"127.0.0.1:{node.sip_port}", "-sf", str(SCENARIOS / scenario),
+        "-i", "127.0.0.1", "-p", str(local_port), "-nostdin", "-timeout", f"{int(timeout)}s",
+        "-timeout_error", *args,
+    ]
+    return ns.run(argv, timeout=timeout + 15, cwd=cwd)
