@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=0, le=65535)
+    sip_tls_port: int = Field(default=5061, ge=0, le=65535, description="0 disables SIP over TLS.")
+    sip_ws_port: int = Field(
+        default=5066, ge=0, le=65535, description="SIP over WebSocket (RFC 7118); 0 disables."
+    )
+    sip_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate for TLS/WSS; self-signed if unset."
+    )
+    sip_tls_key: Path | None = None
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
     admin_password: SecretStr | None = Field(

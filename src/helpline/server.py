@@ -49,6 +49,8 @@ def _ports(settings: Settings) -> list[PortSpec]:
         PortSpec("HTTP", settings.http_host, settings.http_port, socket.SOCK_STREAM),
         PortSpec("SIP/UDP", settings.sip_host, settings.sip_port, socket.SOCK_DGRAM),
         PortSpec("SIP/TCP", settings.sip_host, settings.sip_port, socket.SOCK_STREAM),
+        PortSpec("SIP/TLS", settings.sip_host, settings.sip_tls_port, socket.SOCK_STREAM),
+        PortSpec("SIP/WS", settings.sip_host, settings.sip_ws_port, socket.SOCK_STREAM),
     ]
 
 
@@ -128,7 +130,8 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
             config,
             lambda: report(
                 f"Helpline on http://{settings.http_host}:{settings.http_port}/ "
-                f"(SIP {settings.sip_host}:{settings.sip_port} UDP/TCP)"
+                f"(SIP {settings.sip_host}:{settings.sip_port} UDP/TCP, "
+                f"TLS {settings.sip_tls_port or 'off'}, WS {settings.sip_ws_port or 'off'})"
             ),
         )
         try:

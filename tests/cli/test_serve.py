@@ -28,6 +28,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         HELPLINE_DATA_DIR=str(tmp_path / "data"),
         HELPLINE_HTTP_PORT=str(_free_port()),
         HELPLINE_SIP_PORT=str(_free_port(socket.SOCK_DGRAM)),
+        HELPLINE_SIP_TLS_PORT=str(_free_port()),
+        HELPLINE_SIP_WS_PORT=str(_free_port()),
         **extra,
     )
     return env
@@ -96,7 +98,7 @@ async def test_serve_with_demo_answers_health_and_login(served: Running) -> None
     async with httpx.AsyncClient(base_url=served.base) as client:
         health = (await client.get("/api/health")).json()
         assert health["status"] == "ok" and health["database"]["backend"] == "sqlite"
-        assert health["sip"]["ok"] is True and health["sip"]["transports"] == ["UDP", "TCP"]
+        assert health["sip"]["ok"] is True and health["sip"]["transports"] == ["UDP", "TCP", "TLS", "WSS"]
         r = await client.post(
             "/api/v1/auth/login",
             json={"tenant": "demo", "username": "agent2001", "password": "demo-pass-1"},

@@ -1,21 +1,28 @@
 """Asyncio SIP transports (RFC 3261 §18): the only SIP code that touches sockets.
 
-UDP datagrams and TCP streams are handed as bytes to a sans-IO ``SipHandler`` together
-with the source address; whatever it returns is written back. TCP input is framed by the
-handler's stream framer, so a message split across reads (or sent a byte at a time) is
-handled once whole.
+UDP datagrams, TCP and TLS streams and WebSocket messages are handed as bytes to a
+sans-IO ``SipHandler`` with the source address; whatever it returns is written back.
+Stream input is framed by the handler's stream framer, so a message split across reads
+(or sent a byte at a time) is handled once whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
+
+import websockets.asyncio.server
+from websockets.typing import Subprotocol
 
 from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
+
+SIP_SUBPROTOCOL = Subprotocol("sip")
 
 
 class StreamSession(Protocol):
@@ -60,9 +67,12 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class _Tcp(asyncio.Protocol):
-    def __init__(self, handler: SipHandler, connections: set[asyncio.Transport]) -> None:
+    def __init__(
+        self, handler: SipHandler, connections: set[asyncio.Transport], kind: Transport
+    ) -> None:
         self.handler = handler
         self.connections = connections
+        self.kind = kind
         self.transport: asyncio.Transport | None = None
         self.session: StreamSession | None = None
 
@@ -71,7 +81,7 @@ class _Tcp(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         self.connections.add(self.transport)
         peer = transport.get_extra_info("peername")
-        self.session = self.handler.open_stream(Address(peer[0], peer[1]), Transport.TCP)
+        self.session = self.handler.open_stream(Address(peer[0], peer[1]), self.kind)
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None and self.transport is not None
@@ -85,28 +95,87 @@ class _Tcp(asyncio.Protocol):
             self.connections.discard(self.transport)
 
 
-class Listeners:
-    """UDP and TCP listeners on one host and port."""
+@dataclass(frozen=True, slots=True)
+class ListenConfig:
+    """Where to listen: UDP and TCP on ``port``; TLS and WebSocket when their port is set."""
 
-    def __init__(self, handler: SipHandler, host: str, port: int) -> None:
+    host: str
+    port: int
+    tls_port: int = 0
+    ws_port: int = 0
+    tls: ssl.SSLContext | None = None
+
+
+class Listeners:
+    """The SIP listeners of one node: UDP, TCP, TLS and WebSocket (RFC 7118)."""
+
+    def __init__(self, handler: SipHandler, config: ListenConfig) -> None:
         self.handler = handler
-        self.host = host
-        self.port = port
+        self.config = config
+        self.host = config.host
+        self.port = config.port
         self.udp: asyncio.DatagramTransport | None = None
-        self.tcp: asyncio.Server | None = None
+        self.servers: list[asyncio.Server] = []
+        self.ws: websockets.asyncio.server.Server | None = None
         self.connections: set[asyncio.Transport] = set()
 
+    @property
+    def transports(self) -> list[str]:
+        """The transports listening now."""
+        names = ["UDP", "TCP"] if self.udp is not None else []
+        if self.config.tls_port and self.config.tls is not None and self.udp is not None:
+            names.append("TLS")
+        if self.ws is not None:
+            names.append("WSS" if self.config.tls is not None else "WS")
+        return names
+
     async def start(self) -> None:
-        """Bind both listeners; raises ``OSError`` if the port is taken."""
+        """Bind every configured listener; raises ``OSError`` if a port is taken."""
         loop = asyncio.get_running_loop()
         self.udp, _ = await loop.create_datagram_endpoint(
             lambda: _Udp(self.handler, self.send_udp), local_addr=(self.host, self.port)
         )
-        bound = self.udp.get_extra_info("sockname")
-        self.port = bound[1]
-        self.tcp = await loop.create_server(
-            lambda: _Tcp(self.handler, self.connections), self.host, self.port, reuse_address=True
+        self.port = self.udp.get_extra_info("sockname")[1]
+        self.servers.append(
+            await loop.create_server(
+                lambda: _Tcp(self.handler, self.connections, Transport.TCP),
+                self.host,
+                self.port,
+                reuse_address=True,
+            )
         )
+        if self.config.tls_port and self.config.tls is not None:
+            self.servers.append(
+                await loop.create_server(
+                    lambda: _Tcp(self.handler, self.connections, Transport.TLS),
+                    self.host,
+                    self.config.tls_port,
+                    ssl=self.config.tls,
+                    reuse_address=True,
+                )
+            )
+        if self.config.ws_port:
+            self.ws = await websockets.asyncio.server.serve(
+                self._websocket,
+                self.host,
+                self.config.ws_port,
+                subprotocols=[SIP_SUBPROTOCOL],
+                ssl=self.config.tls,
+            )
+
+    async def _websocket(self, conn: websockets.asyncio.server.ServerConnection) -> None:
+        """One browser phone: each WebSocket message is one SIP message (RFC 7118 §5)."""
+        if conn.subprotocol != SIP_SUBPROTOCOL:
+            await conn.close(1002, "the sip subprotocol is required")
+            return
+        peer = conn.remote_address
+        source = Address(str(peer[0]), int(peer[1]))
+        kind = Transport.WSS if self.config.tls is not None else Transport.WS
+        loop = asyncio.get_running_loop()
+        async for message in conn:
+            data = message.encode() if isinstance(message, str) else message
+            for out in self.handler.on_datagram(data, source, kind, loop.time()):
+                await conn.send(out.data.decode("utf-8", "replace"))
 
     def send_udp(self, out: Outgoing) -> None:
         """Send one datagram from the listening socket."""
@@ -117,8 +186,12 @@ class Listeners:
         """Close listeners and connections."""
         if self.udp is not None:
             self.udp.close()
-        if self.tcp is not None:
-            self.tcp.close()
-            for conn in tuple(self.connections):
-                conn.close()
-            await self.tcp.wait_closed()
+        if self.ws is not None:
+            self.ws.close()
+            await self.ws.wait_closed()
+        for server in self.servers:
+            server.close()
+        for conn in tuple(self.connections):
+            conn.close()
+        for server in self.servers:
+            await server.wait_closed()
