@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from helpline.sip.headers import Header, Via, split_list
 from helpline.sip.message import Request
+from helpline.sip.timers import RELIABLE_TRANSPORTS
 
 __all__ = [
     "Address",
@@ -29,7 +30,6 @@ __all__ = [
     "stamp_received",
 ]
 
-_RELIABLE = frozenset(("TCP", "TLS", "SCTP", "TLS-SCTP", "WS", "WSS"))
 _SECURE = frozenset(("TLS", "TLS-SCTP", "WSS"))
 _LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
@@ -78,7 +78,7 @@ def response_destination(via: Via, source: Address | None = None) -> ResponseDes
     """
     transport = via.transport
     default_port = 5061 if transport in _SECURE else 5060
-    if source is not None and transport in _RELIABLE:
+    if source is not None and transport in RELIABLE_TRANSPORTS:
         host, port, reuse = source.host, source.port, True
     elif via.maddr:
         host, port, reuse = via.maddr, via.port or default_port, False
