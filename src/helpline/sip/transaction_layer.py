@@ -250,6 +250,12 @@ class TransactionLayer:
         except SipError as exc:
             self._reject_malformed(exc, addr, transport)
             return
+        self.receive_message(message, addr, now, transport)
+
+    def receive_message(
+        self, message: Request | Response, addr: Address, now: float, transport: str = "UDP"
+    ) -> None:
+        """Process one message already parsed (by an edge that filtered it first)."""
         if isinstance(message, Response):
             self._on_response(message, now)
         else:
