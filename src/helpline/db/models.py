@@ -3,6 +3,7 @@
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
 from helpline.db.base import Base
+from helpline.registrations.models import Registration
 from helpline.tenants.models import CapacityLease, Tenant
 from helpline.users.models import SipAccount, User
 
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "CapacityLease",
     "LoginAttempt",
+    "Registration",
     "SipAccount",
     "Tenant",
     "User",

@@ -1,0 +1,1 @@
+"""Registered SIP contacts (registrar bindings) kept in the database."""
