@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,8 @@ import pytest
 
 from helpline.api.app import create_app
 from helpline.config import Settings
+from helpline.db.base import utcnow
+from helpline.registrations.models import Registration
 from helpline.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD, login
 
@@ -96,7 +99,24 @@ async def world(runtime: Runtime) -> World:
         },
     )
     token = await b.post("/api/v1/auth/tokens", json={"name": MARK, "scopes": ["read"]})
+    async with runtime.unit_of_work() as session:
+        binding = Registration(
+            tenant_id=w.b_tenant_id,
+            sip_account_id=sip.json()["id"],
+            contact="sip:7999@127.0.0.9",
+            source_host="127.0.0.9",
+            source_port=5060,
+            transport="UDP",
+            bound_to_source=False,
+            expires_at=utcnow() + timedelta(hours=1),
+            call_id=MARK,
+            cseq=1,
+            user_agent=MARK,
+        )
+        session.add(binding)
+        await session.flush()
     w.ids = {
+        "registration_id": binding.id,
         "user_id": user.json()["id"],
         "account_id": sip.json()["id"],
         "token_id": token.json()["id"],
@@ -112,6 +132,7 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/sip-accounts", params={"limit": 500})).text,
         (await w.b.get("/api/v1/auth/tokens")).text,
         (await w.b.get("/api/v1/tenants/current")).text,
+        (await w.b.get("/api/v1/registrations", params={"limit": 500})).text,
     ]
     return "\n".join(parts)
 

@@ -98,7 +98,12 @@ async def test_serve_with_demo_answers_health_and_login(served: Running) -> None
     async with httpx.AsyncClient(base_url=served.base) as client:
         health = (await client.get("/api/health")).json()
         assert health["status"] == "ok" and health["database"]["backend"] == "sqlite"
-        assert health["sip"]["ok"] is True and health["sip"]["transports"] == ["UDP", "TCP", "TLS", "WSS"]
+        assert health["sip"]["ok"] is True and health["sip"]["transports"] == [
+            "UDP",
+            "TCP",
+            "TLS",
+            "WSS",
+        ]
         r = await client.post(
             "/api/v1/auth/login",
             json={"tenant": "demo", "username": "agent2001", "password": "demo-pass-1"},

@@ -35,13 +35,22 @@ class Namespace:
         return ["ip", "netns", "exec", self.name] if self.name else []
 
     def run(
-        self, argv: Sequence[str], *, timeout: float, cwd: Path | None = None,
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        cwd: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` to completion inside the namespace, bounded by ``timeout``."""
         return subprocess.run(
-            [*self.prefix, *argv], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-            env=env, check=False,
+            [*self.prefix, *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env=env,
+            check=False,
         )
 
     def popen(self, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[str]:
@@ -120,8 +129,12 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
         HELPLINE_ADMIN_PASSWORD="admin-pass-1",
         **env_extra,
     )
-    proc = ns.popen([sys.executable, "-m", "helpline", "serve"], env=env,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = ns.popen(
+        [sys.executable, "-m", "helpline", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     node = Node(ns, proc, http_port, sip_port)
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -148,8 +161,18 @@ def sipp(
     """Run a SIPp scenario from ``scenarios/`` against ``node``; bounded in time."""
     local_port = ns.free_port() or 5070
     argv = [
-        "sipp", f"127.0.0.1:{node.sip_port}", "-sf", str(SCENARIOS / scenario),
-        "-i", "127.0.0.1", "-p", str(local_port), "-nostdin", "-timeout", f"{int(timeout)}s",
-        "-timeout_error", *args,
+        "sipp",
+        f"127.0.0.1:{node.sip_port}",
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(local_port),
+        "-nostdin",
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        *args,
     ]
     return ns.run(argv, timeout=timeout + 15, cwd=cwd)

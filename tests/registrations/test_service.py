@@ -127,7 +127,7 @@ async def test_refresh_updates_the_row_and_unregister_deletes_it(runtime: Runtim
     assert binding.expires_at == (later + timedelta(seconds=1200)).timestamp()
     assert binding.cseq == 4
     outcome = await register_phone(
-        registrations, runtime, contact="<sip:2001@192.168.1.10:5060>;expires=0", cseq=5
+        runtime, contact="<sip:2001@192.168.1.10:5060>;expires=0", cseq=5
     )
     assert outcome.response.status == 200
     async with runtime.unit_of_work() as session:
