@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         default=None, description="PEM certificate for TLS/WSS; self-signed if unset."
     )
     sip_tls_key: Path | None = None
+    sip_default_tenant: str = Field(
+        default="", description="Tenant for SIP requests whose domain names none."
+    )
+    media_workers: int | None = Field(
+        default=None, ge=0, le=64, description="Media worker processes; 0 in-process."
+    )
+    rtp_timeout: float = Field(default=30.0, gt=0, description="Seconds without RTP: hang up.")
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
     admin_password: SecretStr | None = Field(

@@ -24,6 +24,7 @@ from helpline.api.app import create_app
 from helpline.config import Settings
 from helpline.db.engine import ping
 from helpline.db.migrate import upgrade
+from helpline.media.engine import EngineConfig, create_backend
 from helpline.runtime import Runtime
 from helpline.telephony.service import SipService
 
@@ -114,7 +115,17 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
         await prepare(runtime, report=report)
         if stopping.is_set():
             return
-        sip = SipService(runtime)
+        media = create_backend(
+            EngineConfig(
+                bind_address=settings.sip_host,
+                port_min=settings.rtp_port_min,
+                port_max=settings.rtp_port_max,
+                rtp_timeout=settings.rtp_timeout,
+            ),
+            workers=settings.media_workers,
+        )
+        await media.start()
+        sip = SipService(runtime, media)
         await sip.start()
         runtime.listeners["sip"] = sip
         config = uvicorn.Config(
@@ -138,6 +149,7 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
             await server.serve()
         finally:
             await sip.stop()
+            await media.close()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

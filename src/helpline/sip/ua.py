@@ -293,15 +293,15 @@ class UserAgent:
         content_type: str | None = None,
         extra: tuple[Header, ...] = (),
         reason: str | None = None,
-    ) -> None:
-        """Answer the request of server transaction ``key``.
+    ) -> DialogId | None:
+        """Answer the request of server transaction ``key``; the dialog it creates, if any.
 
         For an INVITE (initial or re-INVITE) a 2xx is retransmitted until its ACK.
         Responses to a transaction that has ended are ignored.
         """
         request = self.layer.request_of(key)
         if request is None:
-            return
+            return None
         call = self._uas.get(key)
         tag = call.tag if call is not None else None
         fields = list(extra)
@@ -314,8 +314,9 @@ class UserAgent:
         response = make_response(
             request, status, reason, to_tag=tag, extra=tuple(fields), body=body
         )
+        dialog_id = None
         if call is not None:
-            self._uas_progress(key, call, response, now)
+            dialog_id = self._uas_progress(key, call, response, now)
         elif request.method == "INVITE" and 200 <= status < 300:
             dialog_id = incoming_dialog_id(request)
             leg = self._legs.get(dialog_id) if dialog_id else None
@@ -323,18 +324,24 @@ class UserAgent:
                 self._await_ack(leg, dialog_id, response, now)
         self.layer.send_response(key, response, now)
         self._drain(now)
+        return dialog_id
+
+    def send_response(self, key: TransactionKey, response: Response, now: float) -> None:
+        """Send a response built elsewhere (the registrar's) on a non-INVITE transaction."""
+        if self.layer.request_of(key) is not None:
+            self.layer.send_response(key, response, now)
+            self._drain(now)
 
     def _uas_progress(
         self, key: TransactionKey, call: _UasCall, response: Response, now: float
-    ) -> None:
+    ) -> DialogId | None:
         status = response.status
         if status >= 200:
             call.final = True
-        if status >= 300:
-            dialog_id = DialogId(call.request.call_id, call.tag, call.request.from_tag or "")
-            self._legs.pop(dialog_id, None)
-            return
         dialog_id = DialogId(call.request.call_id, call.tag, call.request.from_tag or "")
+        if status >= 300:
+            self._legs.pop(dialog_id, None)
+            return None
         leg = self._legs.get(dialog_id)
         if leg is None:
             dialog = Dialog.as_uas(call.request, response)
@@ -343,6 +350,7 @@ class UserAgent:
         if 200 <= status < 300:
             leg.dialog.move(DialogState.CONFIRMED)
             self._await_ack(leg, dialog_id, response, now)
+        return dialog_id
 
     def _await_ack(self, leg: _Leg, dialog_id: DialogId, response: Response, now: float) -> None:
         leg.unacked = response

@@ -1,26 +1,63 @@
-"""The SIP service of a Helpline node: listeners plus the sans-IO core that answers.
+"""The SIP service of a Helpline node: listeners, the sans-IO core, timers, call control.
 
-Reported on ``/api/health`` as ``sip``: where it listens and whether it is up.
+The listeners hand every datagram and stream chunk to :class:`SipCore`; what it returns
+is sent at once, and the UA events it queued are dispatched to :class:`CallControl`.
+One task sleeps until the core's next timer (or until new input may have moved it) and
+fires it. Media comes from the backend the node was given. Reported on ``/api/health``
+as ``sip``: where it listens and what the edge refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import secrets
 
+from helpline.media.backend import MediaBackend
 from helpline.runtime import Runtime
-from helpline.telephony.core import SipCore
+from helpline.sip.ua import LocalAddress
+from helpline.telephony.calls import CallControl
+from helpline.telephony.core import SipCore, StreamSession
 from helpline.telephony.tls import ensure_self_signed, server_context
 from helpline.telephony.transport import ListenConfig, Listeners
+from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
 
 
-class SipService:
-    """SIP listeners (UDP, TCP, TLS, WebSocket) on the configured address, driving ``SipCore``."""
+class _Stream:
+    """A stream session whose input also wakes the service."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, service: SipService, session: StreamSession) -> None:
+        self.service = service
+        self.session = session
+
+    def feed(self, data: bytes, now: float) -> list[Outgoing]:
+        out = self.session.feed(data, now)
+        self.service.after_input()
+        return out
+
+    @property
+    def closed(self) -> bool:
+        return self.session.closed
+
+
+class SipService:
+    """SIP listeners (UDP, TCP, TLS, WebSocket) driving the core and call control."""
+
+    def __init__(self, runtime: Runtime, media: MediaBackend) -> None:
         settings = runtime.settings
-        self.core = SipCore()
+        self.runtime = runtime
+        self.media = media
+        local = {
+            "UDP": LocalAddress(settings.sip_host, settings.sip_port),
+            "TCP": LocalAddress(settings.sip_host, settings.sip_port),
+            "TLS": LocalAddress(settings.sip_host, settings.sip_tls_port),
+            "WS": LocalAddress(settings.sip_host, settings.sip_ws_port),
+            "WSS": LocalAddress(settings.sip_host, settings.sip_ws_port),
+        }
+        self.core = SipCore(local)
         tls = None
         if settings.sip_tls_port or settings.sip_ws_port:
             cert, key = settings.sip_tls_cert, settings.sip_tls_key
@@ -34,24 +71,88 @@ class SipService:
             ws_port=settings.sip_ws_port,
             tls=tls,
         )
-        self.listeners = Listeners(self.core, config)
+        self.listeners = Listeners(self, config)
+        self.calls: CallControl | None = None
         self.running = False
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- SipHandler, for the listeners --------------------------------------------------
+
+    def on_datagram(
+        self, data: bytes, source: Address, transport: Transport, now: float
+    ) -> list[Outgoing]:
+        """Hand a datagram to the core; dispatch what it raised."""
+        out = self.core.on_datagram(data, source, transport, now)
+        self.after_input()
+        return out
+
+    def open_stream(self, source: Address, transport: Transport) -> _Stream:
+        """A stream session for a new connection."""
+        return _Stream(self, self.core.open_stream(source, transport))
+
+    def after_input(self) -> None:
+        """Dispatch queued call events and let the timer task re-plan."""
+        if self.calls is not None:
+            while (event := self.core.next_event()) is not None:
+                self.calls.dispatch(event)
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Send whatever the core has queued (call control calls this after acting)."""
+        loop = asyncio.get_running_loop()
+        for out in self.core.outgoing(loop.time()):
+            self.listeners.send(out)
+        self.after_input()
+
+    # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind the listeners."""
+        """Bind the listeners and start timers and call control."""
+        self.calls = CallControl(
+            self.runtime, self.core.ua, self.media, self.core.edge, self.flush,
+            registrar_secret=secrets.token_bytes(32),
+        )
         await self.listeners.start()
         self.running = True
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._timers()), loop.create_task(self._media_events())]
         log.info(
             "SIP listening on %s:%d (%s)",
-            self.listeners.host,
-            self.listeners.port,
-            ", ".join(self.listeners.transports),
+            self.listeners.host, self.listeners.port, ", ".join(self.listeners.transports),
         )
 
     async def stop(self) -> None:
-        """Close the listeners."""
+        """End calls with BYE, then close the listeners."""
+        if self.calls is not None:
+            await self.calls.close()
         self.running = False
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.listeners.stop()
+
+    async def _timers(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = self.core.get_timer()
+            self._wake.clear()
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            now = loop.time()
+            if deadline is not None and now >= deadline:
+                for out in self.core.handle_timer(now):
+                    self.listeners.send(out)
+                if self.calls is not None:
+                    while (event := self.core.next_event()) is not None:
+                        self.calls.dispatch(event)
+
+    async def _media_events(self) -> None:
+        async for event in self.media.events():
+            if self.calls is not None:
+                self.calls.on_media_event(event)
 
     def status(self) -> dict[str, object]:
         """Listener state for the health endpoint."""
@@ -64,4 +165,6 @@ class SipService:
             "ws_port": self.listeners.config.ws_port,
             "messages": self.core.counters.received,
             "refused": self.core.edge.counters(),
+            "dialogs": self.core.ua.dialog_count,
+            "calls": len(self.calls.calls) if self.calls is not None else 0,
         }

@@ -28,8 +28,8 @@ SIP_SUBPROTOCOL = Subprotocol("sip")
 class StreamSession(Protocol):
     """Per-connection state of the handler for stream transports."""
 
-    def feed(self, data: bytes, now: float) -> list[bytes]:
-        """Consume received bytes; return bytes to write back on the connection."""
+    def feed(self, data: bytes, now: float) -> list[Outgoing]:
+        """Consume received bytes; return what to send."""
         ...
 
     @property
@@ -52,8 +52,11 @@ class SipHandler(Protocol):
         ...
 
 
+Sink = Callable[[Outgoing], object]
+
+
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, handler: SipHandler, sink: Callable[[Outgoing], None]) -> None:
+    def __init__(self, handler: SipHandler, sink: Sink) -> None:
         self.handler = handler
         self.sink = sink
 
@@ -68,31 +71,38 @@ class _Udp(asyncio.DatagramProtocol):
 
 class _Tcp(asyncio.Protocol):
     def __init__(
-        self, handler: SipHandler, connections: set[asyncio.Transport], kind: Transport
+        self,
+        handler: SipHandler,
+        connections: dict[tuple[Transport, Address], asyncio.Transport],
+        kind: Transport,
+        sink: Sink,
     ) -> None:
         self.handler = handler
         self.connections = connections
         self.kind = kind
+        self.sink = sink
         self.transport: asyncio.Transport | None = None
         self.session: StreamSession | None = None
+        self.peer: Address | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
-        self.connections.add(self.transport)
         peer = transport.get_extra_info("peername")
-        self.session = self.handler.open_stream(Address(peer[0], peer[1]), self.kind)
+        self.peer = Address(peer[0], peer[1])
+        self.connections[(self.kind, self.peer)] = self.transport
+        self.session = self.handler.open_stream(self.peer, self.kind)
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None and self.transport is not None
-        for chunk in self.session.feed(data, asyncio.get_running_loop().time()):
-            self.transport.write(chunk)
+        for out in self.session.feed(data, asyncio.get_running_loop().time()):
+            self.sink(out)
         if self.session.closed:
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.transport is not None:
-            self.connections.discard(self.transport)
+        if self.peer is not None:
+            self.connections.pop((self.kind, self.peer), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +127,10 @@ class Listeners:
         self.udp: asyncio.DatagramTransport | None = None
         self.servers: list[asyncio.Server] = []
         self.ws: websockets.asyncio.server.Server | None = None
-        self.connections: set[asyncio.Transport] = set()
+        self.connections: dict[tuple[Transport, Address], asyncio.Transport] = {}
+        self.websockets: dict[Address, websockets.asyncio.server.ServerConnection] = {}
+        self.undeliverable = 0
+        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def transports(self) -> list[str]:
@@ -133,12 +146,12 @@ class Listeners:
         """Bind every configured listener; raises ``OSError`` if a port is taken."""
         loop = asyncio.get_running_loop()
         self.udp, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(self.handler, self.send_udp), local_addr=(self.host, self.port)
+            lambda: _Udp(self.handler, self.send), local_addr=(self.host, self.port)
         )
         self.port = self.udp.get_extra_info("sockname")[1]
         self.servers.append(
             await loop.create_server(
-                lambda: _Tcp(self.handler, self.connections, Transport.TCP),
+                lambda: _Tcp(self.handler, self.connections, Transport.TCP, self.send),
                 self.host,
                 self.port,
                 reuse_address=True,
@@ -147,7 +160,7 @@ class Listeners:
         if self.config.tls_port and self.config.tls is not None:
             self.servers.append(
                 await loop.create_server(
-                    lambda: _Tcp(self.handler, self.connections, Transport.TLS),
+                    lambda: _Tcp(self.handler, self.connections, Transport.TLS, self.send),
                     self.host,
                     self.config.tls_port,
                     ssl=self.config.tls,
@@ -172,15 +185,39 @@ class Listeners:
         source = Address(str(peer[0]), int(peer[1]))
         kind = Transport.WSS if self.config.tls is not None else Transport.WS
         loop = asyncio.get_running_loop()
-        async for message in conn:
-            data = message.encode() if isinstance(message, str) else message
-            for out in self.handler.on_datagram(data, source, kind, loop.time()):
-                await conn.send(out.data.decode("utf-8", "replace"))
+        self.websockets[source] = conn
+        try:
+            async for message in conn:
+                data = message.encode() if isinstance(message, str) else message
+                for out in self.handler.on_datagram(data, source, kind, loop.time()):
+                    self.send(out)
+        finally:
+            self.websockets.pop(source, None)
 
-    def send_udp(self, out: Outgoing) -> None:
-        """Send one datagram from the listening socket."""
-        if self.udp is not None:
+    def send(self, out: Outgoing) -> bool:
+        """Send over UDP, or on the connection to ``out.dest``; False if there is none."""
+        if out.transport is Transport.UDP:
+            if self.udp is None:
+                return False
             self.udp.sendto(out.data, (out.dest.host, out.dest.port))
+            return True
+        if out.transport in (Transport.WS, Transport.WSS):
+            ws = self.websockets.get(out.dest)
+            if ws is None:
+                self.undeliverable += 1
+                return False
+            task = asyncio.get_running_loop().create_task(
+                ws.send(out.data.decode("utf-8", "replace"))
+            )
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return True
+        conn = self.connections.get((out.transport, out.dest))
+        if conn is None or conn.is_closing():
+            self.undeliverable += 1
+            return False
+        conn.write(out.data)
+        return True
 
     async def stop(self) -> None:
         """Close listeners and connections."""
@@ -191,7 +228,7 @@ class Listeners:
             await self.ws.wait_closed()
         for server in self.servers:
             server.close()
-        for conn in tuple(self.connections):
+        for conn in tuple(self.connections.values()):
             conn.close()
         for server in self.servers:
             await server.wait_closed()

@@ -301,9 +301,10 @@ class MediaEngine:
             self._leave(leg.conference, leg)
 
     async def bridge(self, a: EndpointId, b: EndpointId) -> BridgeId:
-        """Connect two endpoints (each leaves any bridge or conference it was in)."""
-        if a == b:
-            raise MediaBackendError("cannot bridge an endpoint with itself")
+        """Connect two endpoints (each leaves any bridge or conference it was in).
+
+        An endpoint bridged with itself echoes what it receives (the ``echo`` service).
+        """
         leg_a, leg_b = self._leg(a), self._leg(b)
         self._detach(leg_a)
         self._detach(leg_b)
