@@ -7,7 +7,9 @@ has no example, fails this test until one is added here.
 
 from __future__ import annotations
 
+import io
 import re
+import wave
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,6 +34,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/tenants": {"slug": "made-by-a", "name": "A's"},
     "POST /api/v1/auth/tokens": {"name": "made-by-a", "scopes": ["read"]},
     "PATCH /api/v1/tenants/current": {"name": "made-by-a"},
+    "POST /api/v1/prompts": {"name": "made-by-a", "language": "en"},
+    "POST /api/v1/prompts/tts": {"text": "made by a", "language": "en", "name": "made-by-a"},
 }
 SKIPPED = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/logout"})
 
@@ -43,7 +47,7 @@ class World:
     a: httpx.AsyncClient
     b: httpx.AsyncClient
     b_tenant_id: int
-    ids: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int | str] = field(default_factory=dict)
 
 
 def _routes(app_spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -99,6 +103,20 @@ async def world(runtime: Runtime) -> World:
         },
     )
     token = await b.post("/api/v1/auth/tokens", json={"name": MARK, "scopes": ["read"]})
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(8000)
+        f.writeframes(b"\0\0" * 800)
+    prompt = await b.post(
+        "/api/v1/prompts",
+        data={"name": MARK, "language": "en"},
+        files={"file": (f"{MARK}.wav", buf.getvalue(), "audio/wav")},
+    )
+    assert prompt.status_code == 201, prompt.text
+    tts = await b.post("/api/v1/prompts/tts", json={"text": MARK, "language": "en"})
+    assert tts.status_code in (200, 201), tts.text
     async with runtime.unit_of_work() as session:
         binding = Registration(
             tenant_id=w.b_tenant_id,
@@ -117,6 +135,8 @@ async def world(runtime: Runtime) -> World:
         await session.flush()
     w.ids = {
         "registration_id": binding.id,
+        "prompt_id": prompt.json()["id"],
+        "tts_key": tts.json()["key"],
         "user_id": user.json()["id"],
         "account_id": sip.json()["id"],
         "token_id": token.json()["id"],
@@ -133,6 +153,7 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/auth/tokens")).text,
         (await w.b.get("/api/v1/tenants/current")).text,
         (await w.b.get("/api/v1/registrations", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/prompts", params={"limit": 500})).text,
     ]
     return "\n".join(parts)
 

@@ -16,6 +16,7 @@ from helpline.auth.router import router as auth_router
 from helpline.core.errors import ApiError
 from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
+from helpline.prompts.router import router as prompts_router
 from helpline.registrations.router import router as registrations_router
 from helpline.runtime import Runtime
 from helpline.tenants.router import router as tenants_router
@@ -31,6 +32,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     tenants_router,
     users_router,
     registrations_router,
+    prompts_router,
     audit_router,
     events_router,
 )

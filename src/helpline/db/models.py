@@ -3,6 +3,7 @@
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
 from helpline.db.base import Base
+from helpline.prompts.models import Prompt
 from helpline.registrations.models import Registration
 from helpline.tenants.models import CapacityLease, Tenant
 from helpline.users.models import SipAccount, User
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "CapacityLease",
     "LoginAttempt",
+    "Prompt",
     "Registration",
     "SipAccount",
     "Tenant",

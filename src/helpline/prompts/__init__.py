@@ -1,0 +1,1 @@
+"""Prompts: system prompt set, tenant prompts, text-to-speech and spoken numbers."""
