@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     sip_default_tenant: str = Field(
         default="", description="Tenant for SIP requests whose domain names none."
     )
+    sip_digest_algorithms: str = Field(
+        default="SHA-256,MD5",
+        description="Digest challenges offered, most preferred first (MD5 first for SIPp).",
+    )
     media_workers: int | None = Field(
         default=None, ge=0, le=64, description="Media worker processes; 0 in-process."
     )

@@ -89,6 +89,7 @@ class Node:
     proc: subprocess.Popen[str]
     http_port: int
     sip_port: int
+    data_dir: Path
     output: list[str] = field(default_factory=list)
 
     def http_get(self, path: str) -> str:
@@ -123,10 +124,16 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
         HELPLINE_DATA_DIR=str(data_dir),
         HELPLINE_HTTP_PORT=str(http_port),
         HELPLINE_SIP_PORT=str(sip_port),
+        HELPLINE_SIP_TLS_PORT=str(ns.free_port(socket.SOCK_STREAM) or 5061),
+        HELPLINE_SIP_WS_PORT=str(ns.free_port(socket.SOCK_STREAM) or 5066),
         HELPLINE_DEMO="1",
         HELPLINE_DEMO_PASSWORD="demo-web-pass",
         HELPLINE_DEMO_SIP_PASSWORD="demo-sip-pass",
         HELPLINE_ADMIN_PASSWORD="admin-pass-1",
+        HELPLINE_MEDIA_WORKERS="1",
+        # SIPp answers only the first challenge and knows only MD5.
+        HELPLINE_SIP_DIGEST_ALGORITHMS="MD5,SHA-256",
+        HELPLINE_RTP_TIMEOUT="3",
         **env_extra,
     )
     proc = ns.popen(
@@ -135,7 +142,7 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    node = Node(ns, proc, http_port, sip_port)
+    node = Node(ns, proc, http_port, sip_port, data_dir)
     assert proc.stdout is not None
     for line in proc.stdout:
         node.output.append(line.rstrip())

@@ -159,6 +159,9 @@ class RegistrarPolicy:
     default_expires: int = 3600
     max_contacts: int = 10
     nonce_lifetime: float = 300.0
+    algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.SHA256, DigestAlgorithm.MD5)
+    """Challenges offered, most preferred first (RFC 8760 §2.4). Some clients (SIPp,
+    older phones) answer only the first, so MD5 first may be needed for them."""
 
 
 class Verdict(Enum):
@@ -297,7 +300,7 @@ class Registrar:
                     realm, nonce, algorithm, self._opaque, "auth", stale
                 ).header_value(),
             )
-            for algorithm in (DigestAlgorithm.SHA256, DigestAlgorithm.MD5)
+            for algorithm in self.policy.algorithms
         )
         response = make_response(request, 401, to_tag=tag, extra=extra)
         return RegisterOutcome(Verdict.CHALLENGED, response)

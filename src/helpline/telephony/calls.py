@@ -1,7 +1,8 @@
 """Call control, first cut: the built-in test services and the registrar.
 
 Until IVR and ACD exist, a call to extension ``echo`` is answered and hears its own
-voice (the media endpoint bridged with itself); every other number gets 404. Each call
+voice (the media endpoint bridged with itself); ``ring`` rings without answering (for
+checking CANCEL and ringback) until ``RING_LIMIT``; every other number gets 404. Each call
 holds a line of its tenant's capacity while it lasts (503 when none is free) and one
 media endpoint; hold and resume arrive as re-INVITEs and are answered from the same
 SDP session. REGISTER is handed to the sans-IO registrar with the account and bindings
@@ -36,7 +37,8 @@ from helpline.runtime import Runtime
 from helpline.sdp import SdpError, parse, serialize_bytes
 from helpline.sdp.negotiate import Answer, LocalSession, answer_offer
 from helpline.sip.dialog import DialogId
-from helpline.sip.registrar import Registrar, Verdict, register_username
+from helpline.sip.digest import DigestAlgorithm
+from helpline.sip.registrar import Registrar, RegistrarPolicy, Verdict, register_username
 from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import (
     CallCancelled,
@@ -55,6 +57,8 @@ from helpline.tenants.models import SYSTEM_TENANT, LeaseKind, Tenant
 log = logging.getLogger(__name__)
 
 ECHO = "echo"
+RING = "ring"
+RING_LIMIT = 120.0
 SDP_TYPE = "application/sdp"
 
 
@@ -95,7 +99,14 @@ class CallControl:
         self.media = media
         self.edge = edge
         self.flush = flush
-        self.registrar = Registrar(secret=registrar_secret)
+        algorithms = tuple(
+            DigestAlgorithm(name.strip().upper())
+            for name in runtime.settings.sip_digest_algorithms.split(",")
+            if name.strip()
+        )
+        self.registrar = Registrar(
+            secret=registrar_secret, policy=RegistrarPolicy(algorithms=algorithms)
+        )
         self.calls: dict[str, Call] = {}
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
@@ -181,7 +192,7 @@ class CallControl:
             if tenant is None:
                 self._respond(event.call, 404)
                 return
-            if user != ECHO:
+            if user not in (ECHO, RING):
                 self._respond(event.call, 404)
                 return
             try:
@@ -193,6 +204,10 @@ class CallControl:
                 return
         call = Call(event.call, request.call_id, tenant.id)
         self.calls[call.call_id] = call
+        if user == RING:
+            self._respond(event.call, 180)
+            self._loop.call_later(RING_LIMIT, self._ring_out, call)
+            return
         try:
             offer = parse(request.body)
             call.media = await self.media.allocate_endpoint(affinity=call.call_id)
@@ -215,6 +230,11 @@ class CallControl:
         )
         if call.dialog is not None:
             self._by_dialog[call.dialog] = call
+
+    def _ring_out(self, call: Call) -> None:
+        if not call.ended:
+            self._respond(call.key, 480)
+            self._enqueue(call.call_id, lambda: self._end(call))
 
     async def _apply(self, call: Call, answer: Answer) -> None:
         assert call.media is not None

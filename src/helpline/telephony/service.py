@@ -110,7 +110,11 @@ class SipService:
     async def start(self) -> None:
         """Bind the listeners and start timers and call control."""
         self.calls = CallControl(
-            self.runtime, self.core.ua, self.media, self.core.edge, self.flush,
+            self.runtime,
+            self.core.ua,
+            self.media,
+            self.core.edge,
+            self.flush,
             registrar_secret=secrets.token_bytes(32),
         )
         await self.listeners.start()
@@ -119,7 +123,9 @@ class SipService:
         self._tasks = [loop.create_task(self._timers()), loop.create_task(self._media_events())]
         log.info(
             "SIP listening on %s:%d (%s)",
-            self.listeners.host, self.listeners.port, ", ".join(self.listeners.transports),
+            self.listeners.host,
+            self.listeners.port,
+            ", ".join(self.listeners.transports),
         )
 
     async def stop(self) -> None:
