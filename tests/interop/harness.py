@@ -120,7 +120,7 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
     http_port = ns.free_port(socket.SOCK_STREAM) or 8080
     sip_port = ns.free_port() or 5060
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
-    env.update(
+    defaults = dict(
         HELPLINE_DATA_DIR=str(data_dir),
         HELPLINE_HTTP_PORT=str(http_port),
         HELPLINE_SIP_PORT=str(sip_port),
@@ -134,8 +134,8 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
         # SIPp answers only the first challenge and knows only MD5.
         HELPLINE_SIP_DIGEST_ALGORITHMS="MD5,SHA-256",
         HELPLINE_RTP_TIMEOUT="3",
-        **env_extra,
     )
+    env.update(defaults, **env_extra)
     proc = ns.popen(
         [sys.executable, "-m", "helpline", "serve"],
         env=env,
@@ -153,8 +153,9 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
     try:
         yield node
     finally:
-        node.stop()
+        code = node.stop()
         proc.stdout.close()
+    assert code == 0, f"helpline exited with {code} on SIGTERM:\n" + "\n".join(node.output[-20:])
 
 
 def sipp(

@@ -56,10 +56,19 @@ from helpline.tenants.models import SYSTEM_TENANT, LeaseKind, Tenant
 
 log = logging.getLogger(__name__)
 
+TENANT_CACHE_SECONDS = 10.0
 ECHO = "echo"
 RING = "ring"
 RING_LIMIT = 120.0
 SDP_TYPE = "application/sdp"
+
+
+@dataclass(frozen=True, slots=True)
+class SipTenant:
+    """What call control needs of a tenant."""
+
+    id: int
+    realm: str
 
 
 @dataclass(slots=True)
@@ -111,6 +120,7 @@ class CallControl:
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
         self._queues: dict[str, _Queue] = {}
+        self._tenants: dict[str, tuple[float, SipTenant | None]] = {}
         self._loop = asyncio.get_running_loop()
 
     # -- dispatch -----------------------------------------------------------------------
@@ -277,25 +287,30 @@ class CallControl:
 
     # -- registrar ----------------------------------------------------------------------
 
-    async def _tenant(self, session: AsyncSession, host: str) -> Tenant | None:
-        """The tenant a SIP domain names, else the configured or the only tenant."""
+    async def _tenant(self, session: AsyncSession, host: str) -> SipTenant | None:
+        """The tenant a SIP domain names, else the configured or the only tenant.
+
+        Answers are cached for ``TENANT_CACHE_SECONDS`` (a cache, not state: every node
+        reads the same database).
+        """
+        now = self._loop.time()
+        cached = self._tenants.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        tenant = await self._find_tenant(session, host)
+        found = None if tenant is None else SipTenant(tenant.id, tenant.sip_realm)
+        self._tenants[host] = (now + TENANT_CACHE_SECONDS, found)
+        return found
+
+    async def _find_tenant(self, session: AsyncSession, host: str) -> Tenant | None:
         tenant_id = await registrations.tenant_id_for_realm(session, realm=host)
         if tenant_id is not None:
             return await session.get(Tenant, tenant_id)
         slug = self.runtime.settings.sip_default_tenant
         if slug:
             return await tenants.by_slug(session, slug)
-        rows = (
-            (
-                await session.execute(
-                    select(Tenant)
-                    .where(Tenant.slug != SYSTEM_TENANT, Tenant.active.is_(True))
-                    .limit(2)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        stmt = select(Tenant).where(Tenant.slug != SYSTEM_TENANT, Tenant.active.is_(True))
+        rows = (await session.execute(stmt.limit(2))).scalars().all()
         return rows[0] if len(rows) == 1 else None
 
     async def _register(self, event: IncomingRequest) -> None:
@@ -320,7 +335,7 @@ class CallControl:
                 request,
                 source=event.source,
                 transport=event.transport,
-                realm=tenant.sip_realm,
+                realm=tenant.realm,
                 account=account,
                 bindings=bindings,
                 now=now.timestamp(),

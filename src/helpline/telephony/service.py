@@ -144,9 +144,12 @@ class SipService:
         while True:
             deadline = self.core.get_timer()
             self._wake.clear()
-            timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            alarm = None if deadline is None else loop.call_at(deadline, self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                if alarm is not None:
+                    alarm.cancel()
             now = loop.time()
             if deadline is not None and now >= deadline:
                 for out in self.core.handle_timer(now):
