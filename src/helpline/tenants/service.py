@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
 from helpline.core.errors import CapacityExceeded, Conflict, Forbidden, NotFound
 from helpline.core.pagination import PageParams, paginate
+from helpline.db.base import utcnow
 from helpline.tenants.models import SYSTEM_TENANT, TIER_LIMITS, CapacityLease, LeaseKind, Tenant
 from helpline.tenants.schemas import TenantAdminUpdate, TenantCreate, TenantLimits, TenantUpdate
 
@@ -151,34 +152,39 @@ async def delete_tenant(session: AsyncSession, *, tenant: Tenant, actor: Princip
     )
 
 
-def _limit(tenant: Tenant, kind: LeaseKind) -> int:
-    return tenant.max_lines if kind is LeaseKind.LINE else tenant.max_ivr_ports
-
-
 async def acquire_lease(
     session: AsyncSession, *, tenant_id: int, kind: LeaseKind, ref: str, node: str = ""
-) -> CapacityLease:
-    """Admit one line or IVR port for ``ref`` (a call id), or raise ``CapacityExceeded``."""
-    tenant = (
-        await session.execute(select(Tenant).where(Tenant.id == tenant_id).with_for_update())
-    ).scalar_one()
+) -> None:
+    """Admit one line or IVR port for ``ref`` (a call id), or raise ``CapacityExceeded``.
+
+    One conditional INSERT counts and takes the lease; on PostgreSQL the tenant row is
+    locked first so that two nodes cannot both take the last line.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    limit_column = Tenant.max_lines if kind is LeaseKind.LINE else Tenant.max_ivr_ports
     held = (
-        await session.execute(
-            select(func.count()).where(
-                CapacityLease.tenant_id == tenant_id, CapacityLease.kind == kind
-            )
-        )
-    ).scalar_one()
-    limit = _limit(tenant, kind)
-    if held >= limit:
+        select(func.count())
+        .where(CapacityLease.tenant_id == tenant_id, CapacityLease.kind == kind)
+        .scalar_subquery()
+    )
+    limit = select(limit_column).where(Tenant.id == tenant_id).scalar_subquery()
+    columns = CapacityLease.__table__.c
+    row = select(
+        literal(tenant_id, columns.tenant_id.type),
+        literal(kind, columns.kind.type),
+        literal(ref, columns.ref.type),
+        literal(node, columns.node.type),
+        literal(utcnow(), columns.acquired_at.type),
+    ).where(held < limit)
+    result = await session.execute(
+        insert(CapacityLease).from_select(["tenant_id", "kind", "ref", "node", "acquired_at"], row)
+    )
+    if not getattr(result, "rowcount", 0):
         raise CapacityExceeded(
-            f"tenant {tenant.slug} has all {limit} {kind.value}s in use",
-            details={"kind": kind.value, "limit": limit},
+            f"all {kind.value}s of the tenant are in use",
+            details={"kind": kind.value, "tenant_id": tenant_id},
         )
-    lease = CapacityLease(tenant_id=tenant_id, kind=kind, ref=ref, node=node)
-    session.add(lease)
-    await session.flush()
-    return lease
 
 
 async def release_lease(
