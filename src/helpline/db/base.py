@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Enum, ForeignKey, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from helpline.core.errors import NotFound
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +56,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+_Owned = TypeVar("_Owned", bound="TenantOwned")
+
+
 class Timestamped:
     """``created_at`` and ``updated_at`` maintained by the ORM."""
 
@@ -78,3 +85,14 @@ def str_enum(enum_cls: type[StrEnum]) -> Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+async def get_owned(
+    session: AsyncSession, model: type[_Owned], ident: int, *, tenant_id: int, what: str
+) -> _Owned:
+    """The row ``ident`` of ``model`` if it belongs to ``tenant_id``; else ``NotFound``
+    (another tenant's row is indistinguishable from a missing one)."""
+    row = await session.get(model, ident)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound(f"no such {what}")
+    return row

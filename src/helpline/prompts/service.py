@@ -21,6 +21,7 @@ from helpline.audit import service as audit
 from helpline.auth.principal import Principal
 from helpline.core.errors import Conflict, NotFound
 from helpline.core.pagination import PageParams, paginate
+from helpline.db.base import get_owned
 from helpline.prompts.audio import TARGET_RATE
 from helpline.prompts.convert import convert_upload
 from helpline.prompts.language import Language, valid_name
@@ -76,10 +77,7 @@ async def list_prompts(
 
 async def get_prompt(session: AsyncSession, *, principal: Principal, prompt_id: int) -> Prompt:
     """A prompt of the principal's tenant."""
-    prompt = await session.get(Prompt, prompt_id)
-    if prompt is None or prompt.tenant_id != principal.tenant_id:
-        raise NotFound("no such prompt")
-    return prompt
+    return await get_owned(session, Prompt, prompt_id, tenant_id=principal.tenant_id, what="prompt")
 
 
 def audio_path(*, data_dir: Path, prompt: Prompt) -> Path:

@@ -17,6 +17,7 @@ from helpline.auth.principal import Principal
 from helpline.core.errors import CapacityExceeded, Conflict, Forbidden, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.core.passwords import hash_password
+from helpline.db.base import get_owned
 from helpline.tenants.models import Tenant
 from helpline.users.models import Role, SipAccount, User
 from helpline.users.schemas import SipAccountCreate, SipAccountUpdate, UserCreate, UserUpdate
@@ -95,10 +96,7 @@ async def create_user(
 
 async def get_user(session: AsyncSession, *, principal: Principal, user_id: int) -> User:
     """A user of the principal's tenant."""
-    user = await session.get(User, user_id)
-    if user is None or user.tenant_id != principal.tenant_id:
-        raise NotFound("no such user")
-    return user
+    return await get_owned(session, User, user_id, tenant_id=principal.tenant_id, what="user")
 
 
 async def list_users(
@@ -188,9 +186,7 @@ async def _realm(session: AsyncSession, tenant_id: int) -> str:
 async def _own_user(session: AsyncSession, tenant_id: int, user_id: int | None) -> None:
     if user_id is None:
         return
-    user = await session.get(User, user_id)
-    if user is None or user.tenant_id != tenant_id:
-        raise NotFound("no such user", details={"user_id": user_id})
+    await get_owned(session, User, user_id, tenant_id=tenant_id, what="user")
 
 
 async def create_sip_account(
@@ -233,10 +229,9 @@ async def get_sip_account(
     session: AsyncSession, *, principal: Principal, account_id: int
 ) -> SipAccount:
     """A SIP account of the principal's tenant."""
-    account = await session.get(SipAccount, account_id)
-    if account is None or account.tenant_id != principal.tenant_id:
-        raise NotFound("no such SIP account")
-    return account
+    return await get_owned(
+        session, SipAccount, account_id, tenant_id=principal.tenant_id, what="SIP account"
+    )
 
 
 async def list_sip_accounts(
