@@ -197,21 +197,18 @@ class CallControl:
         request = event.request
         target = request.uri
         user = target.user if isinstance(target, SipUri) else None
-        async with self.runtime.unit_of_work() as session:
-            tenant = await self._tenant(session, target.host if isinstance(target, SipUri) else "")
-            if tenant is None:
-                self._respond(event.call, 404)
-                return
-            if user not in (ECHO, RING):
-                self._respond(event.call, 404)
-                return
-            try:
+        tenant = await self._tenant(target.host if isinstance(target, SipUri) else "")
+        if tenant is None or user not in (ECHO, RING):
+            self._respond(event.call, 404)
+            return
+        try:
+            async with self.runtime.engine.begin() as conn:
                 await tenants.acquire_lease(
-                    session, tenant_id=tenant.id, kind=LeaseKind.LINE, ref=request.call_id
+                    conn, tenant_id=tenant.id, kind=LeaseKind.LINE, ref=request.call_id
                 )
-            except CapacityExceeded:
-                self._respond(event.call, 503, extra=())
-                return
+        except CapacityExceeded:
+            self._respond(event.call, 503)
+            return
         call = Call(event.call, request.call_id, tenant.id)
         self.calls[call.call_id] = call
         if user == RING:
@@ -280,14 +277,14 @@ class CallControl:
             self._by_endpoint.pop(call.media.endpoint, None)
             with contextlib.suppress(MediaBackendError):
                 await self.media.release_endpoint(call.media.endpoint)
-        async with self.runtime.unit_of_work() as session:
+        async with self.runtime.engine.begin() as conn:
             await tenants.release_lease(
-                session, tenant_id=call.tenant_id, kind=LeaseKind.LINE, ref=call.call_id
+                conn, tenant_id=call.tenant_id, kind=LeaseKind.LINE, ref=call.call_id
             )
 
     # -- registrar ----------------------------------------------------------------------
 
-    async def _tenant(self, session: AsyncSession, host: str) -> SipTenant | None:
+    async def _tenant(self, host: str) -> SipTenant | None:
         """The tenant a SIP domain names, else the configured or the only tenant.
 
         Answers are cached for ``TENANT_CACHE_SECONDS`` (a cache, not state: every node
@@ -297,7 +294,8 @@ class CallControl:
         cached = self._tenants.get(host)
         if cached is not None and cached[0] > now:
             return cached[1]
-        tenant = await self._find_tenant(session, host)
+        async with self.runtime.unit_of_work() as session:
+            tenant = await self._find_tenant(session, host)
         found = None if tenant is None else SipTenant(tenant.id, tenant.sip_realm)
         self._tenants[host] = (now + TENANT_CACHE_SECONDS, found)
         return found
@@ -317,13 +315,13 @@ class CallControl:
         request = event.request
         now = datetime.now(UTC)
         to_host = request.to.uri.host if isinstance(request.to.uri, SipUri) else ""
+        tenant = await self._tenant(to_host)
+        if tenant is None and isinstance(request.uri, SipUri):
+            tenant = await self._tenant(request.uri.host)
+        if tenant is None:
+            self._respond(event.key, 404)
+            return
         async with self.runtime.unit_of_work() as session:
-            tenant = await self._tenant(session, to_host)
-            if tenant is None and isinstance(request.uri, SipUri):
-                tenant = await self._tenant(session, request.uri.host)
-            if tenant is None:
-                self._respond(event.key, 404)
-                return
             username = register_username(request) or ""
             account = await registrations.get_credentials(
                 session, tenant_id=tenant.id, username=username

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, insert, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
@@ -153,14 +153,20 @@ async def delete_tenant(session: AsyncSession, *, tenant: Tenant, actor: Princip
 
 
 async def acquire_lease(
-    session: AsyncSession, *, tenant_id: int, kind: LeaseKind, ref: str, node: str = ""
+    session: AsyncSession | AsyncConnection,
+    *,
+    tenant_id: int,
+    kind: LeaseKind,
+    ref: str,
+    node: str = "",
 ) -> None:
     """Admit one line or IVR port for ``ref`` (a call id), or raise ``CapacityExceeded``.
 
     One conditional INSERT counts and takes the lease; on PostgreSQL the tenant row is
     locked first so that two nodes cannot both take the last line.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind() if isinstance(session, AsyncSession) else session
+    if bind.dialect.name == "postgresql":
         await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     limit_column = Tenant.max_lines if kind is LeaseKind.LINE else Tenant.max_ivr_ports
     held = (
@@ -188,7 +194,7 @@ async def acquire_lease(
 
 
 async def release_lease(
-    session: AsyncSession, *, tenant_id: int, kind: LeaseKind, ref: str
+    session: AsyncSession | AsyncConnection, *, tenant_id: int, kind: LeaseKind, ref: str
 ) -> bool:
     """Free the lease ``ref`` holds; whether there was one."""
     result = await session.execute(
