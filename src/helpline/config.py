@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         default="SHA-256,MD5",
         description="Digest challenges offered, most preferred first (MD5 first for SIPp).",
     )
+    sip_qualify_seconds: float = Field(
+        default=30.0, ge=0, description="OPTIONS to registered UDP phones every N s; 0 off."
+    )
     media_workers: int | None = Field(
         default=None, ge=0, le=64, description="Media worker processes; 0 in-process."
     )

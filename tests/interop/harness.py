@@ -14,10 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 READY = "Helpline on http://"
@@ -134,6 +136,7 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
         # SIPp answers only the first challenge and knows only MD5.
         HELPLINE_SIP_DIGEST_ALGORITHMS="MD5,SHA-256",
         HELPLINE_RTP_TIMEOUT="3",
+        HELPLINE_SIP_QUALIFY_SECONDS="2",
     )
     env.update(defaults, **env_extra)
     proc = ns.popen(
@@ -150,12 +153,22 @@ def helpline(ns: Namespace, data_dir: Path, **env_extra: str) -> Iterator[Node]:
             break
     else:
         raise AssertionError("helpline did not start:\n" + "\n".join(node.output))
+    # Keep reading its output so that a full pipe never blocks the server.
+    drain = threading.Thread(target=_drain, args=(proc.stdout, node.output), daemon=True)
+    drain.start()
     try:
         yield node
     finally:
         code = node.stop()
+        drain.join(timeout=10)
         proc.stdout.close()
     assert code == 0, f"helpline exited with {code} on SIGTERM:\n" + "\n".join(node.output[-20:])
+
+
+def _drain(stream: IO[str], lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line.rstrip())
+        del lines[:-200]
 
 
 def sipp(

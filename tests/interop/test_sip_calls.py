@@ -120,3 +120,29 @@ def test_wrong_password_gets_403(ns: Namespace, node: Node, workdir: Path) -> No
         )
     )
     assert _registrations(node, node.data_dir, "2002") == []
+
+
+def test_registered_phone_is_qualified_with_options(
+    ns: Namespace, node: Node, workdir: Path
+) -> None:
+    answer = Path(__file__).with_name("scenarios") / "options_answer.xml"
+    _ok(
+        sipp(
+            ns,
+            node,
+            "register_qualify.xml",
+            "-s",
+            "2004",
+            "-au",
+            "2004",
+            "-ap",
+            "demo-sip-pass",
+            "-m",
+            "1",
+            "-oocsf",
+            str(answer),
+            cwd=workdir,
+        )
+    )
+    phones = json.loads(node.http_get("/api/health"))["sip"]["phones"]
+    assert phones["reachable"] >= 1

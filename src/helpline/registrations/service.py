@@ -213,13 +213,13 @@ async def _bindings(session: AsyncSession, stmt: Select[Registration]) -> tuple[
 
 
 async def active_bindings(
-    session: AsyncSession, *, tenant_id: int, now: datetime
+    session: AsyncSession, *, tenant_id: int | None, now: datetime
 ) -> tuple[Binding, ...]:
-    """Unexpired bindings of the tenant (for qualifying phones with OPTIONS or CRLF)."""
-    return await _bindings(
-        session,
-        _with_account().where(Registration.tenant_id == tenant_id, Registration.expires_at > now),
-    )
+    """Unexpired bindings of the tenant, or of every tenant (for qualifying phones)."""
+    stmt = _with_account().where(Registration.expires_at > now)
+    if tenant_id is not None:
+        stmt = stmt.where(Registration.tenant_id == tenant_id)
+    return await _bindings(session, stmt)
 
 
 async def contacts_for(

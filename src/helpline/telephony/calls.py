@@ -46,6 +46,7 @@ from helpline.sip.ua import (
     IncomingCall,
     IncomingRequest,
     InDialogRequest,
+    RequestAnswered,
     UaEvent,
     UserAgent,
 )
@@ -121,6 +122,8 @@ class CallControl:
         self._by_endpoint: dict[str, Call] = {}
         self._queues: dict[str, _Queue] = {}
         self._tenants: dict[str, tuple[float, SipTenant | None]] = {}
+        self._qualifying: dict[TransactionKey, tuple[int, str, str]] = {}
+        self.reachable: dict[tuple[int, str, str], bool] = {}
         self._loop = asyncio.get_running_loop()
 
     # -- dispatch -----------------------------------------------------------------------
@@ -135,6 +138,10 @@ class CallControl:
                 self._enqueue(call.call_id, lambda: self._end(call))
         elif isinstance(event, InDialogRequest):
             self._enqueue(event.dialog.call_id, lambda: self._in_dialog(event))
+        elif isinstance(event, RequestAnswered):
+            phone = self._qualifying.pop(event.key, None)
+            if phone is not None:
+                self.reachable[phone] = event.status not in (408, 503)
         elif isinstance(event, IncomingRequest):
             if event.request.method == "REGISTER":
                 self._enqueue(f"reg:{event.request.call_id}", lambda: self._register(event))
@@ -283,6 +290,26 @@ class CallControl:
             )
 
     # -- registrar ----------------------------------------------------------------------
+
+    async def qualify(self) -> None:
+        """Purge expired bindings and send OPTIONS to every registered UDP phone.
+
+        The OPTIONS keep NAT bindings open (RFC 3581 phones) and tell which phones answer;
+        an answer of any kind marks the phone reachable, a timeout (408) unreachable.
+        """
+        now = datetime.now(UTC)
+        async with self.runtime.unit_of_work() as session:
+            await registrations.purge_expired(session, now=now)
+            bindings = await registrations.active_bindings(session, tenant_id=None, now=now)
+        live = {(b.aor.tenant_id, b.aor.username, b.contact) for b in bindings}
+        self.reachable = {k: v for k, v in self.reachable.items() if k in live}
+        at = self._loop.time()
+        for binding in bindings:
+            if binding.transport != "UDP":
+                continue
+            key = self.ua.options(binding.contact_uri, binding.destination, "UDP", at)
+            self._qualifying[key] = (binding.aor.tenant_id, binding.aor.username, binding.contact)
+        self.flush()
 
     async def _tenant(self, host: str) -> SipTenant | None:
         """The tenant a SIP domain names, else the configured or the only tenant.

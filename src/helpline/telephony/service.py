@@ -14,6 +14,8 @@ import contextlib
 import logging
 import secrets
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from helpline.media.backend import MediaBackend
 from helpline.runtime import Runtime
 from helpline.sip.ua import LocalAddress
@@ -121,6 +123,8 @@ class SipService:
         self.running = True
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._timers()), loop.create_task(self._media_events())]
+        if self.runtime.settings.sip_qualify_seconds > 0:
+            self._tasks.append(loop.create_task(self._qualify()))
         log.info(
             "SIP listening on %s:%d (%s)",
             self.listeners.host,
@@ -158,6 +162,16 @@ class SipService:
                     while (event := self.core.next_event()) is not None:
                         self.calls.dispatch(event)
 
+    async def _qualify(self) -> None:
+        interval = self.runtime.settings.sip_qualify_seconds
+        while True:
+            await asyncio.sleep(interval)
+            if self.calls is not None:
+                try:
+                    await self.calls.qualify()
+                except (SQLAlchemyError, OSError) as exc:
+                    log.warning("qualifying phones failed: %s", exc)
+
     async def _media_events(self) -> None:
         async for event in self.media.events():
             if self.calls is not None:
@@ -176,4 +190,10 @@ class SipService:
             "refused": self.core.edge.counters(),
             "dialogs": self.core.ua.dialog_count,
             "calls": len(self.calls.calls) if self.calls is not None else 0,
+            "phones": {
+                "reachable": sum(self.calls.reachable.values()) if self.calls else 0,
+                "unreachable": sum(not v for v in self.calls.reachable.values())
+                if self.calls
+                else 0,
+            },
         }
