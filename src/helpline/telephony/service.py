@@ -187,6 +187,8 @@ class SipService:
             "tls_port": self.listeners.config.tls_port,
             "ws_port": self.listeners.config.ws_port,
             "messages": self.core.counters.received,
+            "requests": self.core.counters.requests,
+            "responses": self.core.counters.responses,
             "refused": self.core.edge.counters(),
             "dialogs": self.core.ua.dialog_count,
             "calls": len(self.calls.calls) if self.calls is not None else 0,

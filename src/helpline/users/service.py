@@ -6,7 +6,6 @@ their own, and agents are admitted only within the tenant's agent limit.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from helpline.core.errors import CapacityExceeded, Conflict, Forbidden, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.core.passwords import hash_password
 from helpline.db.base import get_owned
+from helpline.sip.digest import DigestAlgorithm, compute_ha1
 from helpline.tenants.models import Tenant
 from helpline.users.models import Role, SipAccount, User
 from helpline.users.schemas import SipAccountCreate, SipAccountUpdate, UserCreate, UserUpdate
@@ -170,10 +170,11 @@ async def delete_user(session: AsyncSession, *, principal: Principal, user_id: i
     )
 
 
-def digest_ha1(username: str, realm: str, password: str) -> tuple[str, str]:
-    """RFC 7616 HA1 = H(username:realm:password) for MD5 and SHA-256."""
-    a1 = f"{username}:{realm}:{password}".encode()
-    return hashlib.md5(a1, usedforsecurity=False).hexdigest(), hashlib.sha256(a1).hexdigest()
+def _ha1s(username: str, realm: str, password: str) -> tuple[str, str]:
+    return (
+        compute_ha1(username, realm, password, DigestAlgorithm.MD5),
+        compute_ha1(username, realm, password, DigestAlgorithm.SHA256),
+    )
 
 
 async def _realm(session: AsyncSession, tenant_id: int) -> str:
@@ -202,7 +203,7 @@ async def create_sip_account(
         raise Conflict(f"SIP account {data.username!r} exists", error_id="sip_account_exists")
     await _own_user(session, tenant_id, data.user_id)
     realm = await _realm(session, tenant_id)
-    md5, sha256 = digest_ha1(data.username, realm, data.password)
+    md5, sha256 = _ha1s(data.username, realm, data.password)
     account = SipAccount(
         tenant_id=tenant_id,
         username=data.username,
@@ -258,7 +259,7 @@ async def update_sip_account(
     if "user_id" in changes:
         await _own_user(session, account.tenant_id, changes["user_id"])
     if (password := changes.pop("password", None)) is not None:
-        account.ha1_md5, account.ha1_sha256 = digest_ha1(account.username, account.realm, password)
+        account.ha1_md5, account.ha1_sha256 = _ha1s(account.username, account.realm, password)
     audit.apply_changes(account, changes, nullable=("user_id",))
     await audit.log_change(
         session,
