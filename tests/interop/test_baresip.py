@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import struct
 import subprocess
+import sys
 import threading
 import time
 import wave
@@ -28,6 +29,8 @@ from pathlib import Path
 import pytest
 
 from helpline.media.tones import dominant_frequency, tone_level
+from helpline.prompts.library import SYSTEM_DIR
+from tests.interop.audio import correlation, read_wav
 from tests.interop.harness import Namespace, Node, helpline
 
 CONFIG_TEMPLATE = Path(__file__).with_name("baresip") / "config"
@@ -59,6 +62,7 @@ class Baresip:
 
     proc: subprocess.Popen[str]
     sip_port: int
+    console_port: int
     recordings: Path
     lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     output: list[str] = field(default_factory=list)
@@ -96,6 +100,20 @@ class Baresip:
             self.proc.wait(timeout=10)
             raise AssertionError(f"baresip did not exit on SIGTERM:\n{self.tail()}") from None
 
+    def press(self, ns: Namespace, keys: str, *, gap: float = 0.8) -> None:
+        """Press and release ``keys`` on the phone's UDP console, ``gap`` seconds apart."""
+        code = (
+            "import socket, sys, time\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            f"for key in {keys!r}:\n"
+            f"    s.sendto(key.encode(), ('127.0.0.1', {self.console_port}))\n"
+            "    time.sleep(0.2)\n"
+            f"    s.sendto(b'\\x04', ('127.0.0.1', {self.console_port}))\n"
+            f"    time.sleep({gap})\n"
+        )
+        result = ns.run([sys.executable, "-c", code], timeout=30)
+        assert result.returncode == 0, result.stderr
+
     def tail(self) -> str:
         return "\n".join(line for line in self.output[-60:] if "audio=" not in line)
 
@@ -106,6 +124,7 @@ def baresip(
 ) -> Iterator[Baresip]:
     """baresip with its own config directory in ``workdir``, until the block ends."""
     sip_port = ns.free_port() or 5090
+    console_port = ns.free_port() or 5555
     config_dir = workdir / "baresip"
     recordings = workdir / "recordings"
     config_dir.mkdir()
@@ -116,6 +135,7 @@ def baresip(
         .replace("@MICROPHONE@", str(workdir / "microphone.wav"))
         .replace("@RTP_PORTS@", rtp_ports)
         .replace("@RECORDINGS@", str(recordings))
+        .replace("@CONSOLE_PORT@", str(console_port))
     )
     (config_dir / "config").write_text(config)
     (config_dir / "accounts").write_text(accounts)
@@ -140,7 +160,7 @@ def baresip(
         stderr=subprocess.STDOUT,
         cwd=workdir,
     )
-    phone = Baresip(proc, sip_port, recordings)
+    phone = Baresip(proc, sip_port, console_port, recordings)
     reader = threading.Thread(target=phone.read, daemon=True)
     reader.start()
     try:
@@ -217,3 +237,28 @@ def test_baresip_hears_its_own_tone_back_from_echo(
         assert TONE_AMPLITUDE * 0.75 <= level <= TONE_AMPLITUDE * 1.25, f"{level} at {second} s"
     health = json.loads(node.http_get("/api/health"))
     assert health["sip"]["calls"] == 0 and health["sip"]["dialogs"] == 0
+
+
+def test_baresip_dtmf_is_recognized_by_the_prompt_test(
+    ns: Namespace, node: Node, tmp_path: Path
+) -> None:
+    write_tone(tmp_path / "microphone.wav", 20)
+    accounts = "<sip:caller@127.0.0.1;transport=udp>;regint=0;audio_codecs=PCMU/8000/1\n"
+    dial = f"/dial sip:prompt-test@127.0.0.1:{node.sip_port}"
+    with baresip(ns, tmp_path, accounts, "-e", dial, rtp_ports="18200-18299") as phone:
+        phone.wait_for(r"Call established: sip:prompt-test@", timeout=15)
+        time.sleep(1.5)
+        phone.press(ns, "35#")
+        time.sleep(3)
+        phone.press(ns, "b")  # hang up
+        phone.wait_for(r"Call with sip:prompt-test@\S+ terminated", timeout=15)
+        assert phone.quit() == 0, phone.tail()
+    (received,) = phone.recordings.glob("dump-*-dec.wav")
+    _, heard = read_wav(received)
+    scores = {
+        digit: correlation(heard, read_wav(SYSTEM_DIR / "en" / "digits" / f"{digit}.wav")[1])
+        for digit in "357"
+    }
+    # The keys pressed (RFC 4733 from baresip) were read back; a key not pressed was not.
+    assert scores["3"] >= 0.8 and scores["5"] >= 0.8, scores
+    assert scores["7"] < 0.6, scores

@@ -62,7 +62,7 @@ def test_echo_call_over_tls(ns: Namespace, node: Node, workdir: Path) -> None:
 
 
 def test_cancel_while_ringing_gets_487(ns: Namespace, node: Node, workdir: Path) -> None:
-    _ok(sipp(ns, node, "cancel.xml", "-m", "2", "-mp", "16200", cwd=workdir))
+    _ok(sipp(ns, node, "cancel.xml", "-s", "ring", "-m", "2", "-mp", "16200", cwd=workdir))
     assert json.loads(node.http_get("/api/health"))["sip"]["calls"] == 0
 
 

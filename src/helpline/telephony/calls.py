@@ -1,13 +1,27 @@
-"""Call control, first cut: the built-in test services and the registrar.
+"""Call control: inbound calls to built-in services and to phones, as a B2BUA.
 
-Until IVR and ACD exist, a call to extension ``echo`` is answered and hears its own
-voice (the media endpoint bridged with itself); ``ring`` rings without answering (for
-checking CANCEL and ringback) until ``RING_LIMIT``; every other number gets 404. Each call
-holds a line of its tenant's capacity while it lasts (503 when none is free) and one
-media endpoint; hold and resume arrive as re-INVITEs and are answered from the same
-SDP session. REGISTER is handed to the sans-IO registrar with the account and bindings
-read from the database in one unit of work. Events for one call are handled in order
-(one queue per Call-ID); a call whose RTP stops for ``rtp_timeout`` is ended with BYE.
+Theory of operation
+-------------------
+Every inbound INVITE is matched against the dial plan of its tenant (the Request-URI
+user): a built-in service (:mod:`helpline.telephony.services`: ``echo``,
+``prompt-test``, ``ring``), else a SIP account of the tenant, whose registered phones
+all ring at once, else 404. Each call holds a line of its tenant's capacity while it
+lasts (503 when none is free).
+
+A call to a phone is bridged by a back-to-back user agent: the caller's leg (A) gets a
+media endpoint answering the caller's SDP, the phones' side (B) a second endpoint on
+the same media worker whose offer goes out in one INVITE per registered contact.
+:class:`~helpline.telephony.fork.ForkSet` decides what each answer means: the first 180
+is relayed, the first provisional with SDP is early media (183 with our answer, the
+endpoints bridged), the first 2xx connects (200 to the caller, other branches
+cancelled), and when all fail the caller gets the best failure. A caller CANCEL or
+``dial_timeout`` cancels the branches. BYE on either side ends the other; DTMF
+(RFC 4733 or SIP INFO) is relayed to the other side as RFC 4733; re-INVITEs (hold,
+resume) are answered on their own leg from that leg's SDP session.
+
+Events for one call are handled in order (one queue per call); a call whose RTP stops
+for ``rtp_timeout`` is ended with BYE on both sides. Scripts (the prompt test, later
+IVR flows) run as tasks with a :class:`~helpline.telephony.channel.Channel`.
 """
 
 from __future__ import annotations
@@ -15,30 +29,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from helpline.core.errors import CapacityExceeded
 from helpline.media.backend import (
+    DtmfReceived,
     EndpointTimeout,
     LocalMedia,
     MediaBackend,
     MediaBackendError,
+    PlaybackFinished,
     RemoteMedia,
 )
+from helpline.prompts.language import Language
+from helpline.prompts.library import PromptLibrary
 from helpline.registrations import service as registrations
 from helpline.runtime import Runtime
-from helpline.sdp import SdpError, parse, serialize_bytes
-from helpline.sdp.negotiate import Answer, LocalSession, answer_offer
+from helpline.sdp import SdpError, SessionDescription, parse, serialize_bytes
+from helpline.sdp.negotiate import LocalSession, answer_offer, build_offer, process_answer
 from helpline.sip.dialog import DialogId
-from helpline.sip.digest import DigestAlgorithm
-from helpline.sip.registrar import Registrar, RegistrarPolicy, Verdict, register_username
+from helpline.sip.dtmf_relay import parse_info_dtmf
+from helpline.sip.headers import NameAddr
+from helpline.sip.message import Request, Response
 from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import (
     CallCancelled,
@@ -46,43 +61,62 @@ from helpline.sip.ua import (
     IncomingCall,
     IncomingRequest,
     InDialogRequest,
+    OutgoingAnswered,
+    OutgoingFailed,
+    OutgoingProgress,
     RequestAnswered,
     UaEvent,
     UserAgent,
 )
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
+from helpline.telephony.channel import Channel, Playbacks
+from helpline.telephony.fork import ForkSet, Relay
+from helpline.telephony.phones import Phones, SipTenant
+from helpline.telephony.services import ALIASES, Builtin, prompt_test
 from helpline.tenants import service as tenants
-from helpline.tenants.models import SYSTEM_TENANT, LeaseKind, Tenant
+from helpline.tenants.models import LeaseKind
 
 log = logging.getLogger(__name__)
 
-TENANT_CACHE_SECONDS = 10.0
-ECHO = "echo"
-RING = "ring"
 RING_LIMIT = 120.0
+DIAL_TIMEOUT = 30.0
 SDP_TYPE = "application/sdp"
 
 
-@dataclass(frozen=True, slots=True)
-class SipTenant:
-    """What call control needs of a tenant."""
+@dataclass(slots=True)
+class Outbound:
+    """The B side of a bridged call: one endpoint, one offer, a branch per contact."""
 
-    id: int
-    realm: str
+    media: LocalMedia
+    session: LocalSession
+    offer: SessionDescription
+    forks: ForkSet[TransactionKey] = field(default_factory=ForkSet)
+    dialog: DialogId | None = None
+    bridged: bool = False
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass(slots=True)
 class Call:
-    """One inbound call handled by a built-in service."""
+    """One inbound call and whatever it is connected to."""
 
     key: TransactionKey
-    call_id: str
-    tenant_id: int
+    request: Request
+    tenant: SipTenant
     media: LocalMedia | None = None
     session: LocalSession | None = None
+    answer: bytes = b""
     dialog: DialogId | None = None
     ended: bool = False
+    out: Outbound | None = None
+    channel: Channel | None = None
+    script: asyncio.Task[None] | None = None
+
+    @property
+    def call_id(self) -> str:
+        """The caller's Call-ID (the call's reference)."""
+        return self.request.call_id
 
 
 @dataclass(slots=True)
@@ -92,7 +126,7 @@ class _Queue:
 
 
 class CallControl:
-    """Reacts to UA events; ``flush`` sends what the UA queued after each reaction."""
+    """Reacts to UA and media events; ``flush`` sends what the UA queued."""
 
     def __init__(
         self,
@@ -107,24 +141,26 @@ class CallControl:
         self.runtime = runtime
         self.ua = ua
         self.media = media
-        self.edge = edge
         self.flush = flush
-        algorithms = tuple(
-            DigestAlgorithm(name.strip().upper())
-            for name in runtime.settings.sip_digest_algorithms.split(",")
-            if name.strip()
-        )
-        self.registrar = Registrar(
-            secret=registrar_secret, policy=RegistrarPolicy(algorithms=algorithms)
-        )
+        self.phones = Phones(runtime, ua, edge, flush, registrar_secret=registrar_secret)
+        self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
+        self.playbacks = Playbacks()
+        self.dial_timeout = DIAL_TIMEOUT
         self.calls: dict[str, Call] = {}
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
+        self._by_branch: dict[TransactionKey, Call] = {}
         self._queues: dict[str, _Queue] = {}
-        self._tenants: dict[str, tuple[float, SipTenant | None]] = {}
-        self._qualifying: dict[TransactionKey, tuple[int, str, str]] = {}
-        self.reachable: dict[tuple[int, str, str], bool] = {}
         self._loop = asyncio.get_running_loop()
+
+    @property
+    def reachable(self) -> dict[tuple[int, str, str], bool]:
+        """Qualified phones: reachable or not."""
+        return self.phones.reachable
+
+    async def qualify(self) -> None:
+        """Send OPTIONS to registered phones (see :meth:`Phones.qualify`)."""
+        await self.phones.qualify()
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -132,35 +168,63 @@ class CallControl:
         """Queue the reaction to ``event`` behind earlier ones of the same call."""
         if isinstance(event, IncomingCall):
             self._enqueue(event.request.call_id, lambda: self._incoming(event))
-        elif isinstance(event, CallCancelled | CallEnded):
-            call = self._call_for(event)
-            if call is not None:
-                self._enqueue(call.call_id, lambda: self._end(call))
+        elif isinstance(event, CallCancelled):
+            cancelled = next((c for c in self.calls.values() if c.key == event.call), None)
+            if cancelled is not None:
+                self._enqueue(cancelled.call_id, lambda: self._end(cancelled))
+        elif isinstance(event, CallEnded):
+            ended = self._by_dialog.get(event.dialog)
+            if ended is not None:
+                self._enqueue(ended.call_id, lambda: self._end(ended))
         elif isinstance(event, InDialogRequest):
-            self._enqueue(event.dialog.call_id, lambda: self._in_dialog(event))
+            self._on_dialog(event.dialog, lambda call: self._in_dialog(call, event))
+        elif isinstance(event, OutgoingProgress | OutgoingAnswered | OutgoingFailed):
+            self._on_branch(event)
         elif isinstance(event, RequestAnswered):
-            phone = self._qualifying.pop(event.key, None)
-            if phone is not None:
-                self.reachable[phone] = event.status not in (408, 503)
+            self.phones.answered(event)
         elif isinstance(event, IncomingRequest):
             if event.request.method == "REGISTER":
-                self._enqueue(f"reg:{event.request.call_id}", lambda: self._register(event))
+                self._enqueue(f"reg:{event.request.call_id}", lambda: self.phones.register(event))
             else:
                 self._respond(event.key, 501)
 
+    def _on_dialog(self, dialog: DialogId, work: Callable[[Call], Awaitable[None]]) -> None:
+        call = self._by_dialog.get(dialog)
+        if call is None:
+            self._enqueue(dialog.call_id, lambda: self._orphan(dialog))
+        else:
+            self._enqueue(call.call_id, lambda: work(call))
+
+    async def _orphan(self, dialog: DialogId) -> None:
+        """A request in a dialog no call owns any more: end it."""
+        self.ua.bye(dialog, self._loop.time())
+
+    def _on_branch(self, event: OutgoingProgress | OutgoingAnswered | OutgoingFailed) -> None:
+        call = self._by_branch.get(event.call)
+        if call is None:
+            if isinstance(event, OutgoingAnswered):
+                self.ua.bye(event.dialog, self._loop.time())
+                self.flush()
+            return
+        if not isinstance(event, OutgoingProgress):
+            self._by_branch.pop(event.call, None)
+        self._enqueue(call.call_id, lambda: self._branch(call, event))
+
     def on_media_event(self, event: object) -> None:
-        """A media event: a call whose RTP stopped is ended."""
-        if isinstance(event, EndpointTimeout):
+        """A media event: digits, the end of a playback, RTP that stopped."""
+        if isinstance(event, PlaybackFinished):
+            self.playbacks.finished(event.playback, event.reason)
+        elif isinstance(event, DtmfReceived):
+            keyed = self._by_endpoint.get(event.endpoint)
+            if keyed is not None:
+                self._enqueue(
+                    keyed.call_id, lambda: self._digit(keyed, event.endpoint, event.digit)
+                )
+        elif isinstance(event, EndpointTimeout):
             call = self._by_endpoint.get(event.endpoint)
             if call is not None and call.dialog is not None:
                 log.info("call %s: no RTP for %.0f s, hanging up", call.call_id, event.silent_for)
-                self.ua.bye(call.dialog, self._loop.time())
-                self.flush()
-
-    def _call_for(self, event: CallCancelled | CallEnded) -> Call | None:
-        if isinstance(event, CallEnded):
-            return self._by_dialog.get(event.dialog)
-        return next((c for c in self.calls.values() if c.key == event.call), None)
+                self._enqueue(call.call_id, lambda: self._hang_up(call))
 
     def _enqueue(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         queue = self._queues.get(name)
@@ -180,12 +244,9 @@ class CallControl:
         self._queues.pop(name, None)
 
     async def close(self) -> None:
-        """End every call (BYE) and release its resources."""
-        now = self._loop.time()
+        """End every call (BYE or CANCEL) and release its resources."""
         for call in list(self.calls.values()):
-            if call.dialog is not None:
-                self.ua.bye(call.dialog, now)
-            await self._end(call)
+            await self._hang_up(call)
         self.flush()
         for queue in list(self._queues.values()):
             if queue.task is not None:
@@ -193,7 +254,7 @@ class CallControl:
                 with contextlib.suppress(asyncio.CancelledError):
                     await queue.task
 
-    # -- calls --------------------------------------------------------------------------
+    # -- the caller's leg ---------------------------------------------------------------
 
     def _respond(self, key: TransactionKey, status: int, **kwargs: object) -> DialogId | None:
         dialog = self.ua.respond(key, status, self._loop.time(), **kwargs)  # type: ignore[arg-type]
@@ -204,8 +265,12 @@ class CallControl:
         request = event.request
         target = request.uri
         user = target.user if isinstance(target, SipUri) else None
-        tenant = await self._tenant(target.host if isinstance(target, SipUri) else "")
-        if tenant is None or user not in (ECHO, RING):
+        tenant = await self.phones.tenant(target.host if isinstance(target, SipUri) else "")
+        if tenant is None or not user:
+            self._respond(event.call, 404)
+            return
+        builtin = ALIASES.get(user)
+        if builtin is None and not await self._is_account(tenant, user):
             self._respond(event.call, 404)
             return
         try:
@@ -216,56 +281,230 @@ class CallControl:
         except CapacityExceeded:
             self._respond(event.call, 503)
             return
-        call = Call(event.call, request.call_id, tenant.id)
+        call = Call(event.call, request, tenant)
         self.calls[call.call_id] = call
-        if user == RING:
+        if builtin is Builtin.RING:
             self._respond(event.call, 180)
             self._loop.call_later(RING_LIMIT, self._ring_out, call)
             return
+        if not await self._answer_offer(call):
+            return
+        if builtin is None:
+            await self._dial(call, user)
+            return
+        self._respond(call.key, 180)
+        assert call.media is not None
+        if builtin is Builtin.ECHO:
+            await self.media.bridge(call.media.endpoint, call.media.endpoint)
+        self._connect(call)
+        if builtin is Builtin.PROMPT_TEST:
+            channel = self._channel(call)
+            call.script = self._loop.create_task(self._script(call, prompt_test(channel)))
+
+    async def _is_account(self, tenant: SipTenant, user: str) -> bool:
+        async with self.runtime.unit_of_work() as session:
+            account = await registrations.get_credentials(
+                session, tenant_id=tenant.id, username=user
+            )
+        return account is not None
+
+    async def _answer_offer(self, call: Call) -> bool:
+        """Allocate the caller's endpoint and our answer to its offer; False if refused."""
         try:
-            offer = parse(request.body)
+            offer = parse(call.request.body)
             call.media = await self.media.allocate_endpoint(affinity=call.call_id)
             self._by_endpoint[call.media.endpoint] = call
             call.session = LocalSession(
                 session_id=secrets.randbelow(2**31), address=call.media.address
             )
             answer = answer_offer(offer, call.media.capabilities(), call.session)
-            await self._apply(call, answer)
-            await self.media.bridge(call.media.endpoint, call.media.endpoint)
+            await self.media.update_endpoint(
+                call.media.endpoint, RemoteMedia.from_negotiated(answer.media)
+            )
         except (SdpError, MediaBackendError) as exc:
-            status = exc.status_code if isinstance(exc, SdpError) else 488
             log.info("call %s refused: %s", call.call_id, exc)
-            self._respond(event.call, status)
+            self._respond(call.key, exc.status_code if isinstance(exc, SdpError) else 488)
             await self._end(call)
-            return
-        self._respond(event.call, 180)
-        call.dialog = self._respond(
-            event.call, 200, body=serialize_bytes(answer.description), content_type=SDP_TYPE
-        )
+            return False
+        call.answer = serialize_bytes(answer.description)
+        return True
+
+    def _connect(self, call: Call) -> None:
+        """Answer the caller 200 with our SDP."""
+        call.dialog = self._respond(call.key, 200, body=call.answer, content_type=SDP_TYPE)
         if call.dialog is not None:
             self._by_dialog[call.dialog] = call
+
+    def _channel(self, call: Call) -> Channel:
+        assert call.media is not None
+        try:
+            language = Language(call.tenant.locale)
+        except ValueError:
+            language = Language.EN
+        call.channel = Channel(
+            self.media,
+            call.media.endpoint,
+            self.playbacks,
+            self.library,
+            tenant_id=call.tenant.id,
+            language=language,
+            hang_up=lambda: self._enqueue(call.call_id, lambda: self._hang_up(call)),
+        )
+        return call.channel
+
+    async def _script(self, call: Call, script: Awaitable[None]) -> None:
+        try:
+            await script
+        except (MediaBackendError, LookupError) as exc:
+            log.warning("call %s: script failed: %s", call.call_id, exc)
+            await self._hang_up(call)
+            self.flush()
 
     def _ring_out(self, call: Call) -> None:
         if not call.ended:
             self._respond(call.key, 480)
             self._enqueue(call.call_id, lambda: self._end(call))
 
-    async def _apply(self, call: Call, answer: Answer) -> None:
-        assert call.media is not None
-        await self.media.update_endpoint(
-            call.media.endpoint, RemoteMedia.from_negotiated(answer.media)
-        )
+    # -- the phones' side ---------------------------------------------------------------
 
-    async def _in_dialog(self, event: InDialogRequest) -> None:
-        call = self._by_dialog.get(event.dialog)
-        request = event.request
-        if request.method == "INFO" or call is None or not request.body:
-            self._respond(event.key, 200)
+    async def _dial(self, call: Call, username: str) -> None:
+        """Ring every registered contact of ``username`` at once."""
+        async with self.runtime.unit_of_work() as db:
+            contacts = await registrations.contacts_for(
+                db, tenant_id=call.tenant.id, username=username, now=datetime.now(UTC)
+            )
+        if not contacts:
+            self._respond(call.key, 480)
+            await self._end(call)
             return
         try:
-            assert call.media is not None and call.session is not None
-            answer = answer_offer(parse(request.body), call.media.capabilities(), call.session)
-            await self._apply(call, answer)
+            media = await self.media.allocate_endpoint(affinity=call.call_id)
+        except MediaBackendError as exc:
+            log.warning("call %s: no endpoint for the callee: %s", call.call_id, exc)
+            self._respond(call.key, 503)
+            await self._end(call)
+            return
+        self._by_endpoint[media.endpoint] = call
+        session = LocalSession(session_id=secrets.randbelow(2**31), address=media.address)
+        offer = build_offer(media.capabilities(), session)
+        out = call.out = Outbound(media, session, offer)
+        body = serialize_bytes(offer)
+        caller = call.request.from_
+        callee = NameAddr(SipUri(call.tenant.realm, username))
+        now = self._loop.time()
+        for binding in contacts:
+            key = self.ua.invite(
+                request_uri=binding.contact_uri,
+                from_=NameAddr(caller.uri, caller.display_name),
+                to=callee,
+                destination=binding.destination,
+                transport=binding.transport,
+                now=now,
+                body=body,
+            )
+            out.forks.add(key)
+            self._by_branch[key] = call
+        out.timer = self._loop.call_later(self.dial_timeout, self._dial_timed_out, call)
+        self.flush()
+
+    def _dial_timed_out(self, call: Call) -> None:
+        self._enqueue(call.call_id, lambda: self._give_up(call, 480))
+
+    async def _give_up(self, call: Call, status: int) -> None:
+        if call.ended or call.out is None or call.out.forks.settled:
+            return
+        self._cancel_branches(call.out.forks.cancel())
+        self._respond(call.key, status)
+        await self._end(call)
+
+    def _cancel_branches(self, branches: tuple[TransactionKey, ...]) -> None:
+        now = self._loop.time()
+        for branch in branches:
+            self.ua.cancel(branch, now)
+
+    async def _branch(
+        self, call: Call, event: OutgoingProgress | OutgoingAnswered | OutgoingFailed
+    ) -> None:
+        out = call.out
+        if out is None or call.ended:
+            if isinstance(event, OutgoingAnswered):
+                self.ua.bye(event.dialog, self._loop.time())
+            return
+        if isinstance(event, OutgoingProgress):
+            has_sdp = bool(event.response.body) and _is_sdp(event.response)
+            relay = out.forks.progress(event.call, event.response.status, has_sdp=has_sdp)
+            if relay is Relay.RINGING:
+                self._respond(call.key, 180)
+            elif relay is Relay.EARLY_MEDIA and await self._callee_media(call, event.response):
+                self._respond(call.key, 183, body=call.answer, content_type=SDP_TYPE)
+            return
+        if isinstance(event, OutgoingFailed):
+            step = out.forks.failed(event.call, event.status)
+            self._cancel_branches(step.cancel)
+            if step.fail is not None:
+                self._respond(call.key, step.fail)
+                await self._end(call)
+            return
+        answered = out.forks.answered(event.call)
+        if answered.hang_up:
+            self.ua.bye(event.dialog, self._loop.time())
+            return
+        self._cancel_branches(answered.cancel)
+        out.dialog = event.dialog
+        self._by_dialog[event.dialog] = call
+        if not await self._callee_media(call, event.response) and not out.bridged:
+            self.ua.bye(event.dialog, self._loop.time())
+            self._respond(call.key, 488)
+            await self._end(call)
+            return
+        if out.timer is not None:
+            out.timer.cancel()
+        self._connect(call)
+
+    async def _callee_media(self, call: Call, response: Response) -> bool:
+        """Apply the callee's SDP answer to the B endpoint and bridge it to the caller."""
+        out = call.out
+        assert out is not None and call.media is not None
+        if not response.body or not _is_sdp(response):
+            return False
+        try:
+            negotiated = process_answer(out.offer, parse(response.body))
+            await self.media.update_endpoint(
+                out.media.endpoint, RemoteMedia.from_negotiated(negotiated)
+            )
+            if not out.bridged:
+                await self.media.bridge(call.media.endpoint, out.media.endpoint)
+                out.bridged = True
+        except (SdpError, MediaBackendError) as exc:
+            log.info("call %s: callee SDP refused: %s", call.call_id, exc)
+            return False
+        return True
+
+    # -- in the call --------------------------------------------------------------------
+
+    async def _in_dialog(self, call: Call, event: InDialogRequest) -> None:
+        request = event.request
+        if request.method == "INFO":
+            self._respond(event.key, 200)
+            content_type = request.header("Content-Type")
+            digit = parse_info_dtmf(content_type, request.body)
+            if digit is not None:
+                endpoint = self._endpoint_of(call, event.dialog)
+                if endpoint is not None:
+                    await self._digit(call, endpoint, digit.key)
+            return
+        if not request.body:
+            self._respond(event.key, 200)
+            return
+        media, session = self._leg_media(call, event.dialog)
+        if media is None or session is None:
+            self._respond(event.key, 488)
+            return
+        try:
+            answer = answer_offer(parse(request.body), media.capabilities(), session)
+            await self.media.update_endpoint(
+                media.endpoint, RemoteMedia.from_negotiated(answer.media)
+            )
         except (SdpError, MediaBackendError) as exc:
             self._respond(event.key, exc.status_code if isinstance(exc, SdpError) else 488)
             return
@@ -273,103 +512,76 @@ class CallControl:
             event.key, 200, body=serialize_bytes(answer.description), content_type=SDP_TYPE
         )
 
+    def _leg_media(
+        self, call: Call, dialog: DialogId
+    ) -> tuple[LocalMedia | None, LocalSession | None]:
+        if call.out is not None and dialog == call.out.dialog:
+            return call.out.media, call.out.session
+        return call.media, call.session
+
+    def _endpoint_of(self, call: Call, dialog: DialogId) -> str | None:
+        media, _ = self._leg_media(call, dialog)
+        return None if media is None else media.endpoint
+
+    async def _digit(self, call: Call, endpoint: str, key: str) -> None:
+        """A key from one side: to the script, or relayed to the other side."""
+        if call.channel is not None:
+            call.channel.digits.put_nowait(key)
+            return
+        out = call.out
+        if out is None or not out.bridged or call.media is None:
+            return
+        other = out.media.endpoint if endpoint == call.media.endpoint else call.media.endpoint
+        with contextlib.suppress(MediaBackendError):
+            await self.media.send_dtmf(other, key)
+
+    # -- the end ------------------------------------------------------------------------
+
+    async def _hang_up(self, call: Call) -> None:
+        """End the call from our side: BYE to answered legs, CANCEL/final to the rest."""
+        if call.ended:
+            return
+        now = self._loop.time()
+        if call.dialog is None:
+            self.ua.respond(call.key, 480, now)
+        if call.out is not None:
+            self._cancel_branches(call.out.forks.cancel())
+        await self._end(call)
+
     async def _end(self, call: Call) -> None:
+        """Release everything of the call; BYE whichever confirmed leg is still up."""
         if call.ended:
             return
         call.ended = True
+        now = self._loop.time()
         self.calls.pop(call.call_id, None)
-        if call.dialog is not None:
-            self._by_dialog.pop(call.dialog, None)
-        if call.media is not None:
-            self._by_endpoint.pop(call.media.endpoint, None)
-            with contextlib.suppress(MediaBackendError):
-                await self.media.release_endpoint(call.media.endpoint)
+        if call.script is not None and call.script is not asyncio.current_task():
+            call.script.cancel()
+        dialogs = [call.dialog]
+        endpoints = [call.media]
+        if call.out is not None:
+            if call.out.timer is not None:
+                call.out.timer.cancel()
+            if not call.out.forks.settled:
+                self._cancel_branches(call.out.forks.cancel())
+            dialogs.append(call.out.dialog)
+            endpoints.append(call.out.media)
+        for dialog in dialogs:
+            if dialog is not None:
+                self._by_dialog.pop(dialog, None)
+                self.ua.bye(dialog, now)
+        for media in endpoints:
+            if media is not None:
+                self._by_endpoint.pop(media.endpoint, None)
+                with contextlib.suppress(MediaBackendError):
+                    await self.media.release_endpoint(media.endpoint)
+        self.flush()
         async with self.runtime.engine.begin() as conn:
             await tenants.release_lease(
-                conn, tenant_id=call.tenant_id, kind=LeaseKind.LINE, ref=call.call_id
+                conn, tenant_id=call.tenant.id, kind=LeaseKind.LINE, ref=call.call_id
             )
 
-    # -- registrar ----------------------------------------------------------------------
 
-    async def qualify(self) -> None:
-        """Purge expired bindings and send OPTIONS to every registered UDP phone.
-
-        The OPTIONS keep NAT bindings open (RFC 3581 phones) and tell which phones answer;
-        an answer of any kind marks the phone reachable, a timeout (408) unreachable.
-        """
-        now = datetime.now(UTC)
-        async with self.runtime.unit_of_work() as session:
-            await registrations.purge_expired(session, now=now)
-            bindings = await registrations.active_bindings(session, tenant_id=None, now=now)
-        live = {(b.aor.tenant_id, b.aor.username, b.contact) for b in bindings}
-        self.reachable = {k: v for k, v in self.reachable.items() if k in live}
-        at = self._loop.time()
-        for binding in bindings:
-            if binding.transport != "UDP":
-                continue
-            key = self.ua.options(binding.contact_uri, binding.destination, "UDP", at)
-            self._qualifying[key] = (binding.aor.tenant_id, binding.aor.username, binding.contact)
-        self.flush()
-
-    async def _tenant(self, host: str) -> SipTenant | None:
-        """The tenant a SIP domain names, else the configured or the only tenant.
-
-        Answers are cached for ``TENANT_CACHE_SECONDS`` (a cache, not state: every node
-        reads the same database).
-        """
-        now = self._loop.time()
-        cached = self._tenants.get(host)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        async with self.runtime.unit_of_work() as session:
-            tenant = await self._find_tenant(session, host)
-        found = None if tenant is None else SipTenant(tenant.id, tenant.sip_realm)
-        self._tenants[host] = (now + TENANT_CACHE_SECONDS, found)
-        return found
-
-    async def _find_tenant(self, session: AsyncSession, host: str) -> Tenant | None:
-        tenant_id = await registrations.tenant_id_for_realm(session, realm=host)
-        if tenant_id is not None:
-            return await session.get(Tenant, tenant_id)
-        slug = self.runtime.settings.sip_default_tenant
-        if slug:
-            return await tenants.by_slug(session, slug)
-        stmt = select(Tenant).where(Tenant.slug != SYSTEM_TENANT, Tenant.active.is_(True))
-        rows = (await session.execute(stmt.limit(2))).scalars().all()
-        return rows[0] if len(rows) == 1 else None
-
-    async def _register(self, event: IncomingRequest) -> None:
-        request = event.request
-        now = datetime.now(UTC)
-        to_host = request.to.uri.host if isinstance(request.to.uri, SipUri) else ""
-        tenant = await self._tenant(to_host)
-        if tenant is None and isinstance(request.uri, SipUri):
-            tenant = await self._tenant(request.uri.host)
-        if tenant is None:
-            self._respond(event.key, 404)
-            return
-        async with self.runtime.unit_of_work() as session:
-            username = register_username(request) or ""
-            account = await registrations.get_credentials(
-                session, tenant_id=tenant.id, username=username
-            )
-            bindings = await registrations.load_bindings(
-                session, tenant_id=tenant.id, username=username, lock=True
-            )
-            outcome = self.registrar.handle(
-                request,
-                source=event.source,
-                transport=event.transport,
-                realm=tenant.realm,
-                account=account,
-                bindings=bindings,
-                now=now.timestamp(),
-                entropy=os.urandom(16),
-            )
-            await registrations.apply_outcome(session, outcome=outcome, now=now)
-        if outcome.verdict is Verdict.AUTH_FAILED:
-            self.edge.auth_failed(event.source.host, self._loop.time())
-        elif outcome.verdict is Verdict.REGISTERED:
-            self.edge.auth_succeeded(event.source.host)
-        self.ua.send_response(event.key, outcome.response, self._loop.time())
-        self.flush()
+def _is_sdp(response: Response) -> bool:
+    content_type = response.header("Content-Type") or ""
+    return content_type.split(";", 1)[0].strip().lower() == SDP_TYPE
