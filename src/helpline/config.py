@@ -9,6 +9,7 @@ environment variables win over the file.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore")
 
     data_dir: Path = Field(default=Path("helpline-data"), description="Where state is kept.")
+    node_name: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=100,
+        description="This node's name: its line leases and recordings are tagged with it.",
+    )
+    record_calls: bool = Field(
+        default=False, description="Record calls to phones (caller left, callee right)."
+    )
     database_url: str = Field(
         default="", description="SQLAlchemy URL; empty means SQLite in the data directory."
     )

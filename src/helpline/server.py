@@ -25,8 +25,10 @@ from helpline.config import Settings
 from helpline.db.engine import ping
 from helpline.db.migrate import upgrade
 from helpline.media.engine import EngineConfig, create_backend
+from helpline.recordings import service as recordings
 from helpline.runtime import Runtime
 from helpline.telephony.service import SipService
+from helpline.tenants import service as tenants
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,21 @@ async def prepare(runtime: Runtime, *, report: Callable[[str], None]) -> None:
             created.lines += (await bootstrap.load_demo(session, runtime.settings)).lines
     for line in created.lines:
         report(f"generated password, shown once: {line}")
+    await recover_node(runtime, report=report)
+
+
+async def recover_node(runtime: Runtime, *, report: Callable[[str], None]) -> None:
+    """Undo what a crash of this node left: its line leases, its unfinished recordings."""
+    settings = runtime.settings
+    async with runtime.unit_of_work() as session:
+        freed = await tenants.release_node_leases(session, node=settings.node_name)
+        repaired = await recordings.repair_unfinished(
+            session, data_dir=settings.data_dir, node=settings.node_name
+        )
+    if freed:
+        report(f"freed {freed} line lease(s) left by an earlier run of {settings.node_name}")
+    if repaired:
+        report(f"settled {repaired} recording(s) cut off by an earlier run")
 
 
 class _Server(uvicorn.Server):

@@ -20,6 +20,7 @@ import pytest
 from helpline.api.app import create_app
 from helpline.config import Settings
 from helpline.db.base import utcnow
+from helpline.recordings.models import CallDirection, Recording, RecordingStatus
 from helpline.registrations.models import Registration
 from helpline.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD, login
@@ -36,6 +37,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "PATCH /api/v1/tenants/current": {"name": "made-by-a"},
     "POST /api/v1/prompts": {"name": "made-by-a", "language": "en"},
     "POST /api/v1/prompts/tts": {"text": "made by a", "language": "en", "name": "made-by-a"},
+    "POST /api/v1/trunks": {"name": "made-by-a", "host": "127.0.0.1"},
 }
 SKIPPED = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/logout"})
 
@@ -117,6 +119,16 @@ async def world(runtime: Runtime) -> World:
     assert prompt.status_code == 201, prompt.text
     tts = await b.post("/api/v1/prompts/tts", json={"text": MARK, "language": "en"})
     assert tts.status_code in (200, 201), tts.text
+    trunk = await b.post(
+        "/api/v1/trunks",
+        json={
+            "name": MARK,
+            "host": "trunk.invalid",
+            "allowed_sources": ["192.0.2.0/24"],
+            "caller_id_name": MARK,
+        },
+    )
+    assert trunk.status_code == 201, trunk.text
     async with runtime.unit_of_work() as session:
         binding = Registration(
             tenant_id=w.b_tenant_id,
@@ -131,10 +143,24 @@ async def world(runtime: Runtime) -> World:
             cseq=1,
             user_agent=MARK,
         )
-        session.add(binding)
+        recording = Recording(
+            tenant_id=w.b_tenant_id,
+            call_id=MARK,
+            caller=MARK,
+            callee=MARK,
+            agent=f"{MARK}-user",
+            direction=CallDirection.INBOUND,
+            path=f"recordings/{w.b_tenant_id}/{MARK}.wav",
+            stereo=True,
+            status=RecordingStatus.COMPLETE,
+            started_at=utcnow(),
+        )
+        session.add_all([binding, recording])
         await session.flush()
     w.ids = {
         "registration_id": binding.id,
+        "recording_id": recording.id,
+        "trunk_id": trunk.json()["id"],
         "prompt_id": prompt.json()["id"],
         "tts_key": tts.json()["key"],
         "user_id": user.json()["id"],
@@ -154,6 +180,8 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/tenants/current")).text,
         (await w.b.get("/api/v1/registrations", params={"limit": 500})).text,
         (await w.b.get("/api/v1/prompts", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/recordings", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/trunks", params={"limit": 500})).text,
     ]
     return "\n".join(parts)
 

@@ -11,9 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.interop.audio import frequency_of, level_of, sniff
+from tests.interop.audio import frequency_of, level_of, read_wav, sniff
 from tests.interop.harness import SCENARIOS, Namespace, Node, helpline, sipp
 
 AGENT, AGENT_PASSWORD = "2001", "demo-sip-pass"
@@ -23,7 +24,12 @@ CALLER_RTP, AGENT_RTP = 16000, 17200
 @pytest.fixture(scope="module")
 def node(ns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     # No qualifying: an OPTIONS would land in the agent's out-of-call scenario.
-    with helpline(ns, tmp_path_factory.mktemp("b2bua"), HELPLINE_SIP_QUALIFY_SECONDS="0") as n:
+    with helpline(
+        ns,
+        tmp_path_factory.mktemp("b2bua"),
+        HELPLINE_SIP_QUALIFY_SECONDS="0",
+        HELPLINE_RECORD_CALLS="1",
+    ) as n:
         yield n
 
 
@@ -173,6 +179,21 @@ def test_call_to_a_registered_phone_bridges_pcmu_and_pcma(
     assert level_of(heard_by_agent, 1000, skip=1.0) > 0.2
     health = json.loads(node.http_get("/api/health"))
     assert health["sip"]["calls"] == 0 and health["sip"]["dialogs"] == 0
+    # The call recording: one stereo WAV, the caller left and the callee right.
+    with sqlite3.connect(node.data_dir / "helpline.db") as db:
+        rows = db.execute(
+            "SELECT path, status, duration_seconds, size_bytes, callee FROM recordings"
+        ).fetchall()
+    assert len(rows) == 1, rows
+    path, status, duration, size, callee = rows[0]
+    assert status == "complete" and AGENT in callee
+    assert 2.5 <= duration <= 5.0, duration
+    channels, frames = read_wav(node.data_dir / path)
+    assert channels == 2 and size == (node.data_dir / path).stat().st_size
+    stereo = np.frombuffer(frames, dtype=np.int16).reshape(-1, 2)
+    left, right = (stereo[:, i].copy().tobytes() for i in (0, 1))
+    assert abs(frequency_of(left, skip=1.0) - 1000) < 15
+    assert abs(frequency_of(right, skip=1.0) - 2000) < 15
 
 
 def _finished(proc: subprocess.Popen[str], timeout: float = 30) -> str:

@@ -17,9 +17,11 @@ from helpline.core.errors import ApiError
 from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
 from helpline.prompts.router import router as prompts_router
+from helpline.recordings.router import router as recordings_router
 from helpline.registrations.router import router as registrations_router
 from helpline.runtime import Runtime
 from helpline.tenants.router import router as tenants_router
+from helpline.trunks.router import router as trunks_router
 from helpline.users.router import router as users_router
 from helpline.web.router import router as web_router
 
@@ -33,6 +35,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     registrations_router,
     prompts_router,
+    recordings_router,
+    trunks_router,
     audit_router,
     events_router,
 )

@@ -33,19 +33,26 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from helpline.core.errors import CapacityExceeded
 from helpline.media.backend import (
+    BridgeId,
     DtmfReceived,
     EndpointTimeout,
     LocalMedia,
     MediaBackend,
     MediaBackendError,
     PlaybackFinished,
+    RecordingId,
     RemoteMedia,
 )
+from helpline.media.errors import MediaError
+from helpline.media.wav import check_wav
 from helpline.prompts.language import Language
 from helpline.prompts.library import PromptLibrary
+from helpline.recordings import service as recordings
+from helpline.recordings.models import CallDirection
 from helpline.registrations import service as registrations
 from helpline.runtime import Runtime
 from helpline.sdp import SdpError, SessionDescription, parse, serialize_bytes
@@ -93,8 +100,14 @@ class Outbound:
     offer: SessionDescription
     forks: ForkSet[TransactionKey] = field(default_factory=ForkSet)
     dialog: DialogId | None = None
-    bridged: bool = False
+    bridge: BridgeId | None = None
     timer: asyncio.TimerHandle | None = None
+    recording: tuple[RecordingId, int, Path] | None = None
+
+    @property
+    def bridged(self) -> bool:
+        """True once the callee's media is connected to the caller's."""
+        return self.bridge is not None
 
 
 @dataclass(slots=True)
@@ -276,7 +289,11 @@ class CallControl:
         try:
             async with self.runtime.engine.begin() as conn:
                 await tenants.acquire_lease(
-                    conn, tenant_id=tenant.id, kind=LeaseKind.LINE, ref=request.call_id
+                    conn,
+                    tenant_id=tenant.id,
+                    kind=LeaseKind.LINE,
+                    ref=request.call_id,
+                    node=self.runtime.settings.node_name,
                 )
         except CapacityExceeded:
             self._respond(event.call, 503)
@@ -460,6 +477,48 @@ class CallControl:
         if out.timer is not None:
             out.timer.cancel()
         self._connect(call)
+        if self.runtime.settings.record_calls:
+            await self._record(call, event.response)
+
+    async def _record(self, call: Call, answer: Response) -> None:
+        """Record the connected call: the caller left, the callee right."""
+        out = call.out
+        assert out is not None and out.bridge is not None
+        now = datetime.now(UTC)
+        settings = self.runtime.settings
+        where = recordings.recording_path(settings.data_dir, call.tenant.id, now)
+        async with self.runtime.unit_of_work() as db:
+            row = await recordings.begin(
+                db,
+                tenant_id=call.tenant.id,
+                call_id=call.call_id,
+                caller=str(call.request.from_.uri),
+                callee=str(answer.to.uri),
+                path=where.relative,
+                stereo=True,
+                started_at=now,
+                direction=CallDirection.INBOUND,
+                node=settings.node_name,
+            )
+        try:
+            made = await self.media.start_recording(out.bridge, str(where.absolute))
+        except MediaBackendError as exc:
+            log.warning("call %s: recording failed to start: %s", call.call_id, exc)
+            await self._finish_recording(row.id, where.absolute, error=str(exc))
+            return
+        out.recording = (made, row.id, where.absolute)
+
+    async def _finish_recording(self, row_id: int, path: Path, *, error: str | None = None) -> None:
+        duration, size = await asyncio.to_thread(_measure, path)
+        async with self.runtime.unit_of_work() as db:
+            await recordings.finish(
+                db,
+                recording_id=row_id,
+                ended_at=datetime.now(UTC),
+                duration=duration,
+                size=size,
+                error=error,
+            )
 
     async def _callee_media(self, call: Call, response: Response) -> bool:
         """Apply the callee's SDP answer to the B endpoint and bridge it to the caller."""
@@ -472,9 +531,8 @@ class CallControl:
             await self.media.update_endpoint(
                 out.media.endpoint, RemoteMedia.from_negotiated(negotiated)
             )
-            if not out.bridged:
-                await self.media.bridge(call.media.endpoint, out.media.endpoint)
-                out.bridged = True
+            if out.bridge is None:
+                out.bridge = await self.media.bridge(call.media.endpoint, out.media.endpoint)
         except (SdpError, MediaBackendError) as exc:
             log.info("call %s: callee SDP refused: %s", call.call_id, exc)
             return False
@@ -566,6 +624,11 @@ class CallControl:
                 self._cancel_branches(call.out.forks.cancel())
             dialogs.append(call.out.dialog)
             endpoints.append(call.out.media)
+            if call.out.recording is not None:
+                made, row_id, path = call.out.recording
+                with contextlib.suppress(MediaBackendError):
+                    await self.media.stop_recording(made)
+                await self._finish_recording(row_id, path)
         for dialog in dialogs:
             if dialog is not None:
                 self._by_dialog.pop(dialog, None)
@@ -580,6 +643,14 @@ class CallControl:
             await tenants.release_lease(
                 conn, tenant_id=call.tenant.id, kind=LeaseKind.LINE, ref=call.call_id
             )
+
+
+def _measure(path: Path) -> tuple[float, int]:
+    """Duration (s) and size (bytes) of a finished WAV recording; zeros if unreadable."""
+    try:
+        return check_wav(path).duration, path.stat().st_size
+    except (OSError, MediaError):
+        return 0.0, 0
 
 
 def _is_sdp(response: Response) -> bool:

@@ -1,0 +1,1 @@
+"""Call recordings: metadata in the database, WAV files under the data directory."""

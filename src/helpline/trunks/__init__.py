@@ -1,0 +1,1 @@
+"""SIP trunks of a tenant: inbound admission, provider registration, outbound routing."""
