@@ -6,14 +6,23 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from helpline.sip.headers import NameAddr
+from helpline.sip.digest import (
+    DigestAlgorithm,
+    DigestResult,
+    compute_ha1,
+    make_challenge,
+    parse_credentials,
+    verify,
+)
+from helpline.sip.headers import Header, NameAddr
 from helpline.sip.message import Request, parse_message
 from helpline.sip.routing import Address
-from helpline.sip.transaction import Datagram
+from helpline.sip.transaction import Datagram, TransactionKey
 from helpline.sip.ua import (
     CallCancelled,
     CallConfirmed,
     CallEnded,
+    ClientAuth,
     EndReason,
     IncomingCall,
     InDialogRequest,
@@ -242,3 +251,73 @@ def test_in_dialog_request_with_old_cseq_gets_500() -> None:
     net.pump()
     assert [r.status for r in net.events(A, RequestAnswered)] == [200, 500]
     assert isinstance(parse_message(info.request.serialize()), Request)
+
+
+def _challenging_call(net: Net, password: str) -> TransactionKey:
+    """A calls B with credentials; B answers every INVITE without valid ones 407."""
+    key = net.uas[A].invite(
+        request_uri=SipUri("127.0.0.1", "+99955501", port=B.port),
+        from_=NameAddr(SipUri("127.0.0.1", "trunk-user", port=A.port)),
+        to=NameAddr(SipUri("127.0.0.1", "+99955501", port=B.port)),
+        destination=B,
+        transport="UDP",
+        now=net.now,
+        body=SDP,
+        auth=ClientAuth("trunk-user", password),
+    )
+    secret = b"provider-secret"
+    answered: set[TransactionKey] = set()
+    ha1 = compute_ha1("trunk-user", "provider", "right-pass", DigestAlgorithm.MD5)
+    for _ in range(4):
+        net.pump()
+        for incoming in net.events(B, IncomingCall):
+            if incoming.call in answered:
+                continue
+            answered.add(incoming.call)
+            value = incoming.request.header("Proxy-Authorization")
+            creds = parse_credentials(value) if value else None
+            ok = creds is not None and verify(
+                creds, method="INVITE", ha1=ha1, secret=secret, now=net.now
+            )
+            if ok is DigestResult.OK:
+                net.uas[B].respond(
+                    incoming.call, 200, net.now, body=SDP, content_type="application/sdp"
+                )
+            else:
+                challenge = make_challenge(
+                    "provider", secret=secret, now=net.now, entropy=bytes([len(answered)])
+                )
+                net.uas[B].respond(
+                    incoming.call,
+                    407,
+                    net.now,
+                    extra=(Header("Proxy-Authenticate", challenge.header_value()),),
+                )
+    return key
+
+
+def test_invite_answers_a_407_with_credentials_and_keeps_its_key() -> None:
+    # The provider answers 200 at once (no 1xx): the dialog is confirmed by the 2xx.
+    net = _net()
+    key = _challenging_call(net, "right-pass")
+    invites = [e.request for e in net.events(B, IncomingCall)]
+    assert len(invites) == 2
+    first, second = invites
+    assert second.call_id == first.call_id and second.from_tag == first.from_tag
+    assert second.cseq.number == first.cseq.number + 1
+    assert first.header("Proxy-Authorization") is None
+    assert 'username="trunk-user"' in (second.header("Proxy-Authorization") or "")
+    (done,) = net.events(A, OutgoingAnswered)
+    assert done.call == key
+    assert net.events(A, OutgoingFailed) == []
+
+
+def test_wrong_credentials_are_sent_once_then_the_call_fails() -> None:
+    net = _net()
+    key = _challenging_call(net, "wrong-pass")
+    # The retry is challenged again with a new nonce (not stale): refused, no loop.
+    failed = net.events(A, OutgoingFailed)
+    assert [f.call for f in failed] == [key]
+    assert failed[0].status == 407
+    assert net.events(A, OutgoingAnswered) == []
+    assert len(net.events(B, IncomingCall)) == 2

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from helpline.sip.dialog import Dialog, DialogId, DialogState, incoming_dialog_id
+from helpline.sip.digest import build_authorization, parse_challenge
+from helpline.sip.errors import SipError
 from helpline.sip.headers import Header, NameAddr
 from helpline.sip.message import Request, Response, make_response
 from helpline.sip.routing import Address
@@ -191,11 +193,22 @@ class _UasCall:
     final: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class ClientAuth:
+    """Credentials our INVITEs answer 401/407 challenges with (a trunk's)."""
+
+    username: str
+    password: str
+
+
 @dataclass(slots=True)
 class _UacCall:
     request: Request
     destination: Address
     transport: str
+    origin: TransactionKey
+    auth: ClientAuth | None = None
+    answered: set[str] = field(default_factory=set)
     dialogs: dict[str, DialogId] = field(default_factory=dict)
 
 
@@ -228,6 +241,7 @@ class UserAgent:
         self._legs: dict[DialogId, _Leg] = {}
         self._uas: dict[TransactionKey, _UasCall] = {}
         self._uac: dict[TransactionKey, _UacCall] = {}
+        self._current: dict[TransactionKey, TransactionKey] = {}
         self._requests: dict[TransactionKey, DialogId | None] = {}
         self._timers: list[_Due] = []
         self._seq = 0
@@ -387,8 +401,15 @@ class UserAgent:
         content_type: str | None = "application/sdp",
         extra: tuple[Header, ...] = (),
         call_id: str | None = None,
+        auth: ClientAuth | None = None,
     ) -> TransactionKey:
-        """Send a new INVITE; its progress comes back as Outgoing* events."""
+        """Send a new INVITE; its progress comes back as Outgoing* events.
+
+        With ``auth``, a 401/407 is answered once per realm (again only when the
+        challenge says ``stale=true``) by the same INVITE with
+        credentials (CSeq + 1, same Call-ID and From tag, RFC 3261 §22.2); the events
+        keep the key returned here.
+        """
         fields = [
             self._via(transport),
             Header("Max-Forwards", "70"),
@@ -405,13 +426,24 @@ class UserAgent:
         request = Request("INVITE", request_uri, tuple(fields), body)
         key = self.layer.send_request(request, destination, transport, now)
         sent = self.layer.request_of(key) or request
-        self._uac[key] = _UacCall(sent, destination, transport)
+        self._uac[key] = _UacCall(sent, destination, transport, key, auth)
+        self._current[key] = key
+        self._drain(now)
+        return key
+
+    def send_request(
+        self, request: Request, destination: Address, transport: str, now: float
+    ) -> TransactionKey:
+        """Send an out-of-dialog non-INVITE request built elsewhere (a REGISTER to a
+        provider); its final answer, or 408/503, comes back as :class:`RequestAnswered`."""
+        key = self.layer.send_request(request, destination, transport, now)
+        self._requests[key] = None
         self._drain(now)
         return key
 
     def cancel(self, call: TransactionKey, now: float) -> None:
         """CANCEL our INVITE ``call`` (§9.1); the INVITE then fails with 487."""
-        uac = self._uac.get(call)
+        uac = self._uac.get(self._current.get(call, call))
         if uac is None:
             return
         self.layer.send_request(make_cancel(uac.request), uac.destination, uac.transport, now)
@@ -526,7 +558,9 @@ class UserAgent:
                 self._on_failure(event.key, status)
             elif isinstance(event, TransactionTerminated):
                 self._uas.pop(event.key, None)
-                self._uac.pop(event.key, None)
+                uac = self._uac.pop(event.key, None)
+                if uac is not None and self._current.get(uac.origin) == event.key:
+                    del self._current[uac.origin]
                 self._requests.pop(event.key, None)
 
     def _answer(
@@ -616,29 +650,76 @@ class UserAgent:
     def _on_invite_response(
         self, key: TransactionKey, uac: _UacCall, response: Response, now: float
     ) -> None:
-        status, tag = response.status, response.to_tag
+        status, tag, origin = response.status, response.to_tag, uac.origin
         if status < 200:
             dialog_id = None
             if tag and status > 100:
-                dialog_id = self._uac_dialog(uac, response, key)
-            self._events.append(OutgoingProgress(key, response, dialog_id))
+                dialog_id = self._uac_dialog(uac, response, origin)
+            self._events.append(OutgoingProgress(origin, response, dialog_id))
             return
         if status >= 300:
             for early in uac.dialogs.values():
                 self._legs.pop(early, None)
-            self._events.append(OutgoingFailed(key, status, response))
+            if status in (401, 407) and self._retry_with_credentials(uac, response, now):
+                return
+            self._events.append(OutgoingFailed(origin, status, response))
             return
         if tag is None:
             return
-        dialog_id = self._uac_dialog(uac, response, key)
+        known = uac.dialogs.get(tag)
+        fresh = known is None or known not in self._legs
+        dialog_id = self._uac_dialog(uac, response, origin)
         leg = self._legs[dialog_id]
         ack = leg.dialog.new_request(
             "ACK", via=self._via(uac.transport), cseq=uac.request.cseq.number
         )
         self.layer.send_stateless(ack, uac.destination, uac.transport)
-        if leg.dialog.state is not DialogState.CONFIRMED:
+        if fresh or leg.dialog.state is not DialogState.CONFIRMED:
+            # a 2xx without an earlier 1xx makes a dialog that is confirmed at once
             leg.dialog.move(DialogState.CONFIRMED)
-            self._events.append(OutgoingAnswered(key, response, dialog_id))
+            self._events.append(OutgoingAnswered(origin, response, dialog_id))
+
+    def _retry_with_credentials(self, uac: _UacCall, response: Response, now: float) -> bool:
+        """Send the INVITE again answering the challenge in ``response``; False if we
+        cannot: no credentials, or our credentials for that realm were refused already
+        (a new challenge without ``stale=true``)."""
+        if uac.auth is None:
+            return False
+        proxy = response.status == 407
+        values = response.headers("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        for value in values:
+            try:
+                challenge = parse_challenge(value)
+            except SipError:
+                continue
+            if challenge is None or (challenge.realm in uac.answered and not challenge.stale):
+                continue
+            uac.answered.add(challenge.realm)
+            old = uac.request
+            credentials = build_authorization(
+                challenge,
+                username=uac.auth.username,
+                password=uac.auth.password,
+                method="INVITE",
+                uri=str(old.uri),
+                cnonce=self.layer.new_tag(),
+            )
+            drop = {"Via", "CSeq", "Authorization", "Proxy-Authorization"}
+            fields = [
+                self._via(uac.transport),
+                *(h for h in old.fields if h.name not in drop),
+                Header("CSeq", f"{old.cseq.number + 1} INVITE"),
+                Header("Proxy-Authorization" if proxy else "Authorization", credentials),
+            ]
+            request = Request("INVITE", old.uri, tuple(fields), old.body)
+            key = self.layer.send_request(request, uac.destination, uac.transport, now)
+            sent = self.layer.request_of(key) or request
+            self._uac[key] = _UacCall(
+                sent, uac.destination, uac.transport, uac.origin, uac.auth, uac.answered
+            )
+            self._current[uac.origin] = key
+            return True
+        return False
 
     def _uac_dialog(self, uac: _UacCall, response: Response, key: TransactionKey) -> DialogId:
         tag = response.to_tag or ""
@@ -655,6 +736,6 @@ class UserAgent:
             uac = self._uac[key]
             for early in uac.dialogs.values():
                 self._legs.pop(early, None)
-            self._events.append(OutgoingFailed(key, status, None))
+            self._events.append(OutgoingFailed(uac.origin, status, None))
         elif key in self._requests:
             self._events.append(RequestAnswered(key, status, None))

@@ -159,6 +159,8 @@ class CallControl:
         self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
         self.playbacks = Playbacks()
         self.dial_timeout = DIAL_TIMEOUT
+        #: Takes answers to requests other parts of the node sent (trunk REGISTERs).
+        self.answers: Callable[[RequestAnswered], object] | None = None
         self.calls: dict[str, Call] = {}
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
@@ -194,7 +196,8 @@ class CallControl:
         elif isinstance(event, OutgoingProgress | OutgoingAnswered | OutgoingFailed):
             self._on_branch(event)
         elif isinstance(event, RequestAnswered):
-            self.phones.answered(event)
+            if not self.phones.answered(event) and self.answers is not None:
+                self.answers(event)
         elif isinstance(event, IncomingRequest):
             if event.request.method == "REGISTER":
                 self._enqueue(f"reg:{event.request.call_id}", lambda: self.phones.register(event))
