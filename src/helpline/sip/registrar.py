@@ -28,24 +28,14 @@ clock or a socket; the outcome says what to send and what to persist.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from enum import Enum
 
-from helpline.sip.digest import (
-    DigestAlgorithm,
-    DigestChallenge,
-    DigestCredentials,
-    DigestResult,
-    NonceState,
-    check_nonce,
-    make_nonce,
-    parse_credentials,
-    verify,
-)
+from helpline.sip.authenticator import AuthResult, DigestAuthenticator
+from helpline.sip.digest import DigestAlgorithm
 from helpline.sip.errors import SipError
 from helpline.sip.headers import Header, NameAddr, Wildcard, quote
 from helpline.sip.message import Request, Response, make_response
@@ -214,8 +204,11 @@ class Registrar:
 
     def __init__(self, *, secret: bytes, policy: RegistrarPolicy | None = None) -> None:
         self.policy = policy or RegistrarPolicy()
-        self._secret = secret
-        self._opaque = hmac.new(secret, b"helpline-opaque", hashlib.sha256).hexdigest()[:16]
+        self.auth = DigestAuthenticator(
+            secret=secret,
+            algorithms=self.policy.algorithms,
+            nonce_lifetime=self.policy.nonce_lifetime,
+        )
 
     def handle(
         self,
@@ -239,34 +232,25 @@ class Registrar:
         if request.method != "REGISTER":
             raise ValueError(f"not a REGISTER: {request.method}")
         tag = hashlib.sha256(b"to-tag" + entropy).hexdigest()[:16]
+        realm = account.realm if account else realm
         try:
-            credentials = self._credentials(request, account.realm if account else realm)
+            credentials = self.auth.credentials(request, realm)
         except SipError as exc:
             return self._reject(request, 400, tag, exc.detail)
         if credentials is None:
-            return self._challenge(request, account.realm if account else realm, now, entropy, tag)
-        if account is None:
-            return self._fail(request, tag)
-        if credentials.opaque is not None and credentials.opaque != self._opaque:
-            return self._challenge(request, account.realm, now, entropy, tag)
-        nonce = check_nonce(credentials.nonce, self._secret, now, self.policy.nonce_lifetime)
-        if nonce is NonceState.INVALID:
-            return self._challenge(request, account.realm, now, entropy, tag)
-        if credentials.qop is None or credentials.username != account.username:
-            return self._fail(request, tag)
-        result = verify(
+            return self._challenge(request, realm, now, entropy, tag)
+        result = self.auth.decide(
             credentials,
-            method=request.method,
-            ha1=account.ha1(credentials.algorithm),
-            secret=self._secret,
+            request,
+            realm=realm,
+            username=account.username if account else None,
+            ha1=account.ha1 if account else None,
             now=now,
-            realm=account.realm,
-            nonce_lifetime=self.policy.nonce_lifetime,
-            body=request.body,
         )
-        if result is DigestResult.STALE:
-            return self._challenge(request, account.realm, now, entropy, tag, stale=True)
-        if result is DigestResult.FAILED:
+        if result is AuthResult.CHALLENGE or result is AuthResult.STALE:
+            stale = result is AuthResult.STALE
+            return self._challenge(request, realm, now, entropy, tag, stale=stale)
+        if result is AuthResult.FAILED or account is None:
             return self._fail(request, tag)
         try:
             if register_username(request) != account.username:
@@ -274,13 +258,6 @@ class Registrar:
             return self._update(request, source, transport, account.aor, bindings, now, tag)
         except SipError as exc:
             return self._reject(request, exc.status, tag, exc.detail)
-
-    def _credentials(self, request: Request, realm: str) -> DigestCredentials | None:
-        for value in request.header_lines("Authorization"):
-            credentials = parse_credentials(value)
-            if credentials is not None and credentials.realm == realm:
-                return credentials
-        return None
 
     def _challenge(
         self,
@@ -292,16 +269,7 @@ class Registrar:
         *,
         stale: bool = False,
     ) -> RegisterOutcome:
-        nonce = make_nonce(self._secret, now, entropy)
-        extra = tuple(
-            Header(
-                "WWW-Authenticate",
-                DigestChallenge(
-                    realm, nonce, algorithm, self._opaque, "auth", stale
-                ).header_value(),
-            )
-            for algorithm in self.policy.algorithms
-        )
+        extra = self.auth.challenge_headers(realm, now, entropy, stale=stale)
         response = make_response(request, 401, to_tag=tag, extra=extra)
         return RegisterOutcome(Verdict.CHALLENGED, response)
 
