@@ -8,6 +8,7 @@ and fixed ports (5060, 8080) never clash with anything else on the host. Without
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 READY = "Helpline on http://"
@@ -104,6 +105,37 @@ class Node:
         result = self.ns.run([sys.executable, "-c", code], timeout=30)
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+    def api(
+        self, method: str, path: str, body: object, *, login: tuple[str, str, str]
+    ) -> tuple[int, Any]:
+        """Call the JSON API from inside the namespace, logged in as (tenant, user,
+        password); the status and the decoded answer. Needs HELPLINE_COOKIE_SECURE=0."""
+        code = f"""
+import http.cookiejar, json, sys, urllib.error, urllib.request as u
+base = "http://127.0.0.1:{self.http_port}"
+opener = u.build_opener(u.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+def call(method, path, body, headers):
+    data = None if body is None else json.dumps(body).encode()
+    req = u.Request(base + path, data=data, method=method,
+                    headers={{"Content-Type": "application/json", **headers}})
+    try:
+        with opener.open(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+tenant, user, password = {login!r}
+status, raw = call("POST", "/api/v1/auth/login",
+                   {{"tenant": tenant, "username": user, "password": password}}, {{}})
+assert status == 200, raw
+csrf = json.loads(raw)["csrf_token"]
+status, raw = call({method!r}, {path!r}, {body!r}, {{"X-CSRF-Token": csrf}})
+sys.stdout.write(json.dumps([status, json.loads(raw) if raw else None]))
+"""
+        result = self.ns.run([sys.executable, "-c", code], timeout=30)
+        assert result.returncode == 0, result.stderr
+        status, answer = json.loads(result.stdout)
+        return int(status), answer
 
     def stop(self) -> int:
         """SIGTERM and wait; the exit code."""

@@ -65,6 +65,7 @@ from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import (
     CallCancelled,
     CallEnded,
+    ClientAuth,
     IncomingCall,
     IncomingRequest,
     InDialogRequest,
@@ -81,13 +82,16 @@ from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.fork import ForkSet, Relay
 from helpline.telephony.phones import Phones, SipTenant
 from helpline.telephony.services import ALIASES, Builtin, prompt_test
+from helpline.telephony.trunking import FAILOVER, TrunkDirectory, plan_call, resolve
 from helpline.tenants import service as tenants
 from helpline.tenants.models import LeaseKind
+from helpline.trunks.rules import TrunkConfig
 
 log = logging.getLogger(__name__)
 
 RING_LIMIT = 120.0
 DIAL_TIMEOUT = 30.0
+OUTBOUND_TIMEOUT = 120.0
 SDP_TYPE = "application/sdp"
 
 
@@ -103,6 +107,8 @@ class Outbound:
     bridge: BridgeId | None = None
     timer: asyncio.TimerHandle | None = None
     recording: tuple[RecordingId, int, Path] | None = None
+    dialed: str = ""
+    fallback: list[TrunkConfig] = field(default_factory=list)
 
     @property
     def bridged(self) -> bool:
@@ -156,6 +162,7 @@ class CallControl:
         self.media = media
         self.flush = flush
         self.phones = Phones(runtime, ua, edge, flush, registrar_secret=registrar_secret)
+        self.trunks = TrunkDirectory(runtime)
         self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
         self.playbacks = Playbacks()
         self.dial_timeout = DIAL_TIMEOUT
@@ -264,6 +271,7 @@ class CallControl:
         for call in list(self.calls.values()):
             await self._hang_up(call)
         self.flush()
+        await self.trunks.close()
         for queue in list(self._queues.values()):
             if queue.task is not None:
                 queue.task.cancel()
@@ -281,14 +289,30 @@ class CallControl:
         request = event.request
         target = request.uri
         user = target.user if isinstance(target, SipUri) else None
-        tenant = await self.phones.tenant(target.host if isinstance(target, SipUri) else "")
+        trunk = await self.trunks.inbound(event.source.host)
+        if trunk is not None:
+            tenant = await self.phones.tenant_by_id(trunk.tenant_id)
+        else:
+            tenant = await self.phones.tenant(target.host if isinstance(target, SipUri) else "")
         if tenant is None or not user:
             self._respond(event.call, 404)
             return
         builtin = ALIASES.get(user)
+        routes: list[TrunkConfig] = []
         if builtin is None and not await self._is_account(tenant, user):
-            self._respond(event.call, 404)
-            return
+            # Not ours: an outbound call, for authenticated phones only. (Numbers that
+            # trunks deliver are routed to services with issue 6; until then 404.)
+            if trunk is None:
+                routes = await self.trunks.outbound(tenant.id, user)
+            if not routes:
+                self._respond(event.call, 404)
+                return
+            caller = await self.phones.authenticate(event, tenant, self.trunks)
+            if caller is None:
+                return
+            if caller.trunk is not None:
+                self._respond(event.call, 404)
+                return
         try:
             async with self.runtime.engine.begin() as conn:
                 await tenants.acquire_lease(
@@ -308,6 +332,9 @@ class CallControl:
             self._loop.call_later(RING_LIMIT, self._ring_out, call)
             return
         if not await self._answer_offer(call):
+            return
+        if routes:
+            await self._dial_out(call, user, routes)
             return
         if builtin is None:
             await self._dial(call, user)
@@ -397,18 +424,10 @@ class CallControl:
             self._respond(call.key, 480)
             await self._end(call)
             return
-        try:
-            media = await self.media.allocate_endpoint(affinity=call.call_id)
-        except MediaBackendError as exc:
-            log.warning("call %s: no endpoint for the callee: %s", call.call_id, exc)
-            self._respond(call.key, 503)
-            await self._end(call)
+        out = await self._outbound(call, self.dial_timeout)
+        if out is None:
             return
-        self._by_endpoint[media.endpoint] = call
-        session = LocalSession(session_id=secrets.randbelow(2**31), address=media.address)
-        offer = build_offer(media.capabilities(), session)
-        out = call.out = Outbound(media, session, offer)
-        body = serialize_bytes(offer)
+        body = serialize_bytes(out.offer)
         caller = call.request.from_
         callee = NameAddr(SipUri(call.tenant.realm, username))
         now = self._loop.time()
@@ -424,8 +443,64 @@ class CallControl:
             )
             out.forks.add(key)
             self._by_branch[key] = call
-        out.timer = self._loop.call_later(self.dial_timeout, self._dial_timed_out, call)
         self.flush()
+
+    async def _outbound(self, call: Call, ring_for: float) -> Outbound | None:
+        """The callee side's endpoint and offer, and the ring timer; None if refused."""
+        try:
+            media = await self.media.allocate_endpoint(affinity=call.call_id)
+        except MediaBackendError as exc:
+            log.warning("call %s: no endpoint for the callee: %s", call.call_id, exc)
+            self._respond(call.key, 503)
+            await self._end(call)
+            return None
+        self._by_endpoint[media.endpoint] = call
+        session = LocalSession(session_id=secrets.randbelow(2**31), address=media.address)
+        offer = build_offer(media.capabilities(), session)
+        out = call.out = Outbound(media, session, offer)
+        out.timer = self._loop.call_later(ring_for, self._dial_timed_out, call)
+        return out
+
+    async def _dial_out(self, call: Call, number: str, routes: list[TrunkConfig]) -> None:
+        """Call ``number`` through the first of ``routes``; the others are fallbacks."""
+        out = await self._outbound(call, OUTBOUND_TIMEOUT)
+        if out is None:
+            return
+        out.dialed = number
+        out.fallback = list(routes)
+        await self._next_trunk(call)
+
+    async def _next_trunk(self, call: Call) -> bool:
+        """Send the call on the next fallback trunk that resolves; False if none is left."""
+        out = call.out
+        assert out is not None
+        while out.fallback:
+            trunk = out.fallback.pop(0)
+            try:
+                destination = await resolve(trunk)
+            except OSError as exc:
+                log.warning("call %s: trunk %s unreachable: %s", call.call_id, trunk.name, exc)
+                continue
+            plan = plan_call(trunk, out.dialed, caller_name=call.request.from_.display_name)
+            auth = None
+            if trunk.username and trunk.password:
+                auth = ClientAuth(trunk.username, trunk.password)
+            key = self.ua.invite(
+                request_uri=plan.request_uri,
+                from_=plan.from_,
+                to=plan.to,
+                destination=destination,
+                transport=trunk.transport.value,
+                now=self._loop.time(),
+                body=serialize_bytes(out.offer),
+                extra=plan.extra,
+                auth=auth,
+            )
+            out.forks.add(key)
+            self._by_branch[key] = call
+            self.flush()
+            return True
+        return False
 
     def _dial_timed_out(self, call: Call) -> None:
         self._enqueue(call.call_id, lambda: self._give_up(call, 480))
@@ -459,6 +534,11 @@ class CallControl:
                 self._respond(call.key, 183, body=call.answer, content_type=SDP_TYPE)
             return
         if isinstance(event, OutgoingFailed):
+            if event.status in FAILOVER and out.fallback and event.call in out.forks.pending:
+                out.forks.pending.discard(event.call)
+                if await self._next_trunk(call):
+                    return
+                out.forks.pending.add(event.call)
             step = out.forks.failed(event.call, event.status)
             self._cancel_branches(step.cancel)
             if step.fail is not None:

@@ -12,6 +12,7 @@ not state: every node reads the same database).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,16 +23,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.registrations import service as registrations
 from helpline.runtime import Runtime
-from helpline.sip.digest import DigestAlgorithm
+from helpline.sip.authenticator import AuthResult, DigestAuthenticator
+from helpline.sip.digest import DigestAlgorithm, compute_ha1
+from helpline.sip.errors import SipError
+from helpline.sip.headers import Header
 from helpline.sip.registrar import Registrar, RegistrarPolicy, Verdict, register_username
 from helpline.sip.transaction import TransactionKey
-from helpline.sip.ua import IncomingRequest, RequestAnswered, UserAgent
+from helpline.sip.ua import IncomingCall, IncomingRequest, RequestAnswered, UserAgent
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
+from helpline.telephony.trunking import TrunkDirectory
 from helpline.tenants import service as tenants
 from helpline.tenants.models import SYSTEM_TENANT, Tenant
+from helpline.trunks.rules import TrunkConfig
 
 TENANT_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who an authenticated INVITE comes from: a SIP account, or a digest trunk."""
+
+    username: str
+    trunk: TrunkConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,9 @@ class Phones:
         self.registrar = Registrar(
             secret=registrar_secret, policy=RegistrarPolicy(algorithms=algorithms)
         )
+        self.invite_auth = DigestAuthenticator(
+            secret=registrar_secret, algorithms=algorithms, proxy=True
+        )
         self._tenants: dict[str, tuple[float, SipTenant | None]] = {}
         self._qualifying: dict[TransactionKey, tuple[int, str, str]] = {}
         self.reachable: dict[tuple[int, str, str], bool] = {}
@@ -86,7 +103,14 @@ class Phones:
         self._tenants[host] = (now + TENANT_CACHE_SECONDS, found)
         return found
 
+    async def tenant_by_id(self, tenant_id: int) -> SipTenant | None:
+        """An active tenant by id (for calls from its trunks), cached like :meth:`tenant`."""
+        return await self.tenant(f"#{tenant_id}")
+
     async def _find_tenant(self, session: AsyncSession, host: str) -> Tenant | None:
+        if host.startswith("#") and host[1:].isdigit():
+            tenant = await session.get(Tenant, int(host[1:]))
+            return tenant if tenant is not None and tenant.active else None
         tenant_id = await registrations.tenant_id_for_realm(session, realm=host)
         if tenant_id is not None:
             return await session.get(Tenant, tenant_id)
@@ -124,6 +148,70 @@ class Phones:
                 continue
             key = self.ua.options(binding.contact_uri, binding.destination, "UDP", at)
             self._qualifying[key] = (binding.aor.tenant_id, binding.aor.username, binding.contact)
+        self.flush()
+
+    # -- INVITE -------------------------------------------------------------------------
+
+    async def authenticate(
+        self, event: IncomingCall, tenant: SipTenant, trunks: TrunkDirectory
+    ) -> Caller | None:
+        """The caller of an INVITE that must be authenticated (an outbound call), or
+        None after answering it 407 (challenge), 403 (wrong credentials) or 400."""
+        request, now = event.request, self._loop.time()
+        try:
+            credentials = self.invite_auth.credentials(request, tenant.realm)
+        except SipError as exc:
+            self._answer(event, exc.status, reason=exc.detail)
+            return None
+        if credentials is None:
+            self._challenge(event, tenant, now)
+            return None
+        username, ha1 = credentials.username, None
+        trunk = None
+        async with self.runtime.unit_of_work() as session:
+            account = await registrations.get_credentials(
+                session, tenant_id=tenant.id, username=username
+            )
+        if account is not None:
+            ha1 = account.ha1
+        else:
+            trunk = await trunks.digest_trunk(tenant.id, username)
+            if trunk is not None and trunk.password:
+                password = trunk.password
+                ha1 = functools.partial(compute_ha1, username, tenant.realm, password)
+        result = self.invite_auth.decide(
+            credentials,
+            request,
+            realm=tenant.realm,
+            username=username if ha1 is not None else None,
+            ha1=ha1,
+            now=now,
+        )
+        if result is AuthResult.OK:
+            self.edge.auth_succeeded(event.source.host)
+            return Caller(username, trunk)
+        if result is AuthResult.FAILED:
+            self.edge.auth_failed(event.source.host, now)
+            self._answer(event, 403)
+        else:
+            self._challenge(event, tenant, now, stale=result is AuthResult.STALE)
+        return None
+
+    def _challenge(
+        self, event: IncomingCall, tenant: SipTenant, now: float, *, stale: bool = False
+    ) -> None:
+        headers = self.invite_auth.challenge_headers(tenant.realm, now, os.urandom(16), stale=stale)
+        self._answer(event, self.invite_auth.status, extra=headers)
+
+    def _answer(
+        self,
+        event: IncomingCall,
+        status: int,
+        *,
+        extra: tuple[Header, ...] = (),
+        reason: str | None = None,
+    ) -> None:
+        self.ua.respond(event.call, status, self._loop.time(), extra=extra, reason=reason)
         self.flush()
 
     # -- REGISTER -----------------------------------------------------------------------
