@@ -1,0 +1,1 @@
+"""Self-service: IVR flows, VoiceXML and voicemail, written against :mod:`helpline.ivr.port`."""
