@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
+
+import pytest
 
 from helpline.media.backend import (
     DtmfReceived,
     EndpointTimeout,
+    MediaBackendError,
     PlaybackEnd,
     PlaybackFinished,
     RemoteLatched,
+    SilenceDetected,
     ToneSource,
 )
 from helpline.media.dtmf import DtmfReceiver, DtmfSender
@@ -18,7 +23,7 @@ from helpline.media.engine import MediaEngine
 from helpline.media.rtcp import ReceiverReport, ReportBlock, build_compound
 from helpline.media.rtp import RtpPacket, RtpSender
 from helpline.media.tones import TEST_TONE
-from tests.media_engine.peer import Events, Peer
+from tests.media_engine.peer import Events, Peer, tone_frames
 
 PeerFactory = Callable[..., Awaitable[Peer]]
 
@@ -136,3 +141,22 @@ async def test_rtcp_receiver_reports_become_statistics(
     assert stats.remote_loss_fraction == 0.25
     assert stats.remote_cumulative_lost == 3
     assert stats.remote_jitter_ms == 10.0
+
+
+async def test_silence_is_reported_once_the_caller_stops_talking(
+    engine: MediaEngine, peers: PeerFactory
+) -> None:
+    peer = await peers()
+    events = Events(engine)
+    local = await engine.allocate_endpoint(peer.remote())
+    peer.stream(local.port, tone_frames(440))
+    await engine.watch_silence(local.endpoint, 0.4)
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0.8)  # talking: no report however long it lasts
+    peer.stop()
+    stopped = loop.time()
+    silence = await events.next(SilenceDetected)
+    assert silence.endpoint == local.endpoint and silence.seconds == 0.4
+    assert loop.time() - stopped >= 0.35
+    with pytest.raises(MediaBackendError):
+        await engine.watch_silence(local.endpoint, -1)

@@ -256,8 +256,21 @@ class RecordingFinished:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SilenceDetected:
+    """The caller was silent for ``seconds`` on a watched endpoint (the watch ends)."""
+
+    endpoint: EndpointId
+    seconds: float
+
+
 MediaEvent: TypeAlias = (
-    DtmfReceived | PlaybackFinished | EndpointTimeout | RemoteLatched | RecordingFinished
+    DtmfReceived
+    | PlaybackFinished
+    | EndpointTimeout
+    | RemoteLatched
+    | RecordingFinished
+    | SilenceDetected
 )
 
 
@@ -360,6 +373,10 @@ class MediaBackend(Protocol):
 
     async def destroy_conference(self, conference: ConferenceId) -> None:
         """Remove every participant and forget the conference."""
+
+    async def watch_silence(self, endpoint: EndpointId, seconds: float) -> None:
+        """Send one :class:`SilenceDetected` once the peer has been silent for
+        ``seconds`` (end of a voicemail); 0 stops watching."""
 
     async def send_dtmf(self, endpoint: EndpointId, digits: str, *, duration: float = 0.1) -> None:
         """Send digits as RFC 4733 telephone-events (audio is muted meanwhile)."""

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpline.core.errors import CapacityExceeded
+from helpline.core.errors import ApiError, CapacityExceeded
+from helpline.ivr.port import CallGone, TransferKind, TransferTarget
 from helpline.media.backend import (
     BridgeId,
     DtmfReceived,
@@ -44,10 +45,14 @@ from helpline.media.backend import (
     MediaBackend,
     MediaBackendError,
     PlaybackFinished,
+    PlaybackId,
     RecordingId,
     RemoteMedia,
+    SilenceDetected,
+    ToneSource,
 )
 from helpline.media.errors import MediaError
+from helpline.media.tones import RINGBACK
 from helpline.media.wav import check_wav
 from helpline.prompts.language import Language
 from helpline.prompts.library import PromptLibrary
@@ -131,6 +136,7 @@ class Call:
     out: Outbound | None = None
     channel: Channel | None = None
     script: asyncio.Task[None] | None = None
+    ringback: PlaybackId | None = None
 
     @property
     def call_id(self) -> str:
@@ -243,6 +249,10 @@ class CallControl:
                 self._enqueue(
                     keyed.call_id, lambda: self._digit(keyed, event.endpoint, event.digit)
                 )
+        elif isinstance(event, SilenceDetected):
+            quiet = self._by_endpoint.get(event.endpoint)
+            if quiet is not None and quiet.channel is not None:
+                quiet.channel.silent.set()
         elif isinstance(event, EndpointTimeout):
             call = self._by_endpoint.get(event.endpoint)
             if call is not None and call.dialog is not None:
@@ -388,6 +398,8 @@ class CallControl:
             language = Language(call.tenant.locale)
         except ValueError:
             language = Language.EN
+        target = call.request.uri
+        caller = call.request.from_.uri
         call.channel = Channel(
             self.media,
             call.media.endpoint,
@@ -395,17 +407,36 @@ class CallControl:
             self.library,
             tenant_id=call.tenant.id,
             language=language,
+            call_id=call.call_id,
+            caller=(caller.user or "") if isinstance(caller, SipUri) else "",
+            called=(target.user or "") if isinstance(target, SipUri) else "",
             hang_up=lambda: self._enqueue(call.call_id, lambda: self._hang_up(call)),
+            transfer=lambda where: self._transfer(call, where),
         )
         return call.channel
 
     async def _script(self, call: Call, script: Awaitable[None]) -> None:
         try:
             await script
-        except (MediaBackendError, LookupError) as exc:
+        except CallGone:
+            return
+        except (MediaBackendError, LookupError, ApiError) as exc:
             log.warning("call %s: script failed: %s", call.call_id, exc)
-            await self._hang_up(call)
-            self.flush()
+            self._enqueue(call.call_id, lambda: self._hang_up(call))
+
+    async def _transfer(self, call: Call, where: TransferTarget) -> None:
+        """A script hands the answered call on: ring a phone or dial out a number."""
+        call.channel = None
+        if where.kind is TransferKind.AGENT and await self._is_account(call.tenant, where.target):
+            self._enqueue(call.call_id, lambda: self._dial(call, where.target))
+            return
+        if where.kind is TransferKind.NUMBER:
+            routes = await self.trunks.outbound(call.tenant.id, where.target)
+            if routes:
+                self._enqueue(call.call_id, lambda: self._dial_out(call, where.target, routes))
+                return
+        log.warning("call %s: cannot transfer to %s %s", call.call_id, where.kind, where.target)
+        self._enqueue(call.call_id, lambda: self._hang_up(call))
 
     def _ring_out(self, call: Call) -> None:
         if not call.ended:
@@ -528,10 +559,16 @@ class CallControl:
         if isinstance(event, OutgoingProgress):
             has_sdp = bool(event.response.body) and _is_sdp(event.response)
             relay = out.forks.progress(event.call, event.response.status, has_sdp=has_sdp)
+            up = call.dialog is not None
             if relay is Relay.RINGING:
-                self._respond(call.key, 180)
+                if up:
+                    await self._ringback(call, on=True)
+                else:
+                    self._respond(call.key, 180)
             elif relay is Relay.EARLY_MEDIA and await self._callee_media(call, event.response):
-                self._respond(call.key, 183, body=call.answer, content_type=SDP_TYPE)
+                await self._ringback(call, on=False)
+                if not up:
+                    self._respond(call.key, 183, body=call.answer, content_type=SDP_TYPE)
             return
         if isinstance(event, OutgoingFailed):
             if event.status in FAILOVER and out.fallback and event.call in out.forks.pending:
@@ -559,7 +596,9 @@ class CallControl:
             return
         if out.timer is not None:
             out.timer.cancel()
-        self._connect(call)
+        await self._ringback(call, on=False)
+        if call.dialog is None:
+            self._connect(call)
         if self.runtime.settings.record_calls:
             await self._record(call, event.response)
 
@@ -602,6 +641,18 @@ class CallControl:
                 size=size,
                 error=error,
             )
+
+    async def _ringback(self, call: Call, *, on: bool) -> None:
+        """Ringback tone to an answered caller while a transfer rings (or stop it)."""
+        if call.media is None or on == (call.ringback is not None):
+            return
+        with contextlib.suppress(MediaBackendError):
+            if on:
+                tone = ToneSource(RINGBACK)
+                call.ringback = await self.media.play(call.media.endpoint, [tone])
+            elif call.ringback is not None:
+                await self.media.stop_playback(call.ringback)
+                call.ringback = None
 
     async def _callee_media(self, call: Call, response: Response) -> bool:
         """Apply the callee's SDP answer to the B endpoint and bridge it to the caller."""
@@ -696,8 +747,8 @@ class CallControl:
         call.ended = True
         now = self._loop.time()
         self.calls.pop(call.call_id, None)
-        if call.script is not None and call.script is not asyncio.current_task():
-            call.script.cancel()
+        if call.channel is not None:
+            call.channel.close()
         dialogs = [call.dialog]
         endpoints = [call.media]
         if call.out is not None:

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from helpline.media import g711
+from helpline.media._audioop import audioop
 from helpline.media.backend import (
     BridgeId,
     ConferenceId,
@@ -49,6 +50,7 @@ from helpline.media.backend import (
     RecordingId,
     RemoteLatched,
     RemoteMedia,
+    SilenceDetected,
     Source,
     UnknownIdError,
 )
@@ -62,6 +64,8 @@ from helpline.media.mixer import Mixer
 
 log = logging.getLogger(__name__)
 TICKS_PER_SECOND = 50
+#: Received audio quieter than this RMS (about -44 dBFS) counts as silence.
+SILENCE_RMS = 200
 
 
 @dataclass(slots=True, eq=False)
@@ -78,6 +82,9 @@ class _Leg:
     moh: SharedSource | None = None
     bridge: _Bridge | None = None
     conference: _Conference | None = None
+    silence_watch: int = 0
+    """Ticks of silence after which SilenceDetected is sent (0: not watching)."""
+    silent_ticks: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -218,6 +225,26 @@ class MediaEngine:
         for key in digits:
             event_code(key)
         self._leg(endpoint).endpoint.queue_digits(digits, duration)
+
+    async def watch_silence(self, endpoint: EndpointId, seconds: float) -> None:
+        """Report SilenceDetected once nothing louder than ``SILENCE_RMS`` arrives for
+        ``seconds`` (0 stops watching)."""
+        if not 0 <= seconds <= 3600:
+            raise MediaBackendError(f"silence of {seconds}s out of range")
+        leg = self._leg(endpoint)
+        leg.silence_watch = round(seconds * TICKS_PER_SECOND)
+        leg.silent_ticks = 0
+
+    def _check_silence(self, leg: _Leg) -> None:
+        pcm = leg.endpoint.rx_pcm
+        if pcm is not None and audioop.rms(pcm, 2) >= SILENCE_RMS:
+            leg.silent_ticks = 0
+            return
+        leg.silent_ticks += 1
+        if leg.silent_ticks >= leg.silence_watch:
+            seconds = leg.silence_watch / TICKS_PER_SECOND
+            leg.silence_watch = leg.silent_ticks = 0
+            self._emit(SilenceDetected(leg.endpoint.id, seconds))
 
     # -- playback and music on hold ----------------------------------------------------
 
@@ -456,6 +483,8 @@ class MediaEngine:
             conf.out = conf.mixer.mix(frames)
         for leg in legs:
             self._send(leg, tick)
+            if leg.silence_watch:
+                self._check_silence(leg)
         for recording in list(self._recordings.values()):
             self._record(recording)
         if tick % TICKS_PER_SECOND == 0:
