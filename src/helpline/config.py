@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     sip_qualify_seconds: float = Field(
         default=30.0, ge=0, description="OPTIONS to registered UDP phones every N s; 0 off."
     )
+    trunk_reload_seconds: float = Field(
+        default=30.0, gt=0, description="Read the trunks to register again every N s."
+    )
     media_workers: int | None = Field(
         default=None, ge=0, le=64, description="Media worker processes; 0 in-process."
     )
@@ -83,6 +86,12 @@ class Settings(BaseSettings):
     default_tenant: str = Field(
         default="", description="Tenant assumed at login when none is given."
     )
+    smtp_host: str = Field(default="", description="SMTP server for e-mail; empty: no e-mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = Field(default="", description="SMTP login; empty: none.")
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="helpline@localhost", description="Sender of e-mails.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade SMTP with STARTTLS.")
     log_level: str = "INFO"
 
     @model_validator(mode="after")

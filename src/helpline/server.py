@@ -29,6 +29,7 @@ from helpline.recordings import service as recordings
 from helpline.runtime import Runtime
 from helpline.telephony.service import SipService
 from helpline.tenants import service as tenants
+from helpline.voicemail import service as voicemail
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,13 @@ async def recover_node(runtime: Runtime, *, report: Callable[[str], None]) -> No
         repaired = await recordings.repair_unfinished(
             session, data_dir=settings.data_dir, node=settings.node_name
         )
+        repaired += await voicemail.repair_unfinished(
+            session, data_dir=settings.data_dir, node=settings.node_name
+        )
     if freed:
         report(f"freed {freed} line lease(s) left by an earlier run of {settings.node_name}")
     if repaired:
-        report(f"settled {repaired} recording(s) cut off by an earlier run")
+        report(f"settled {repaired} recording(s)/voicemail(s) cut off by an earlier run")
 
 
 class _Server(uvicorn.Server):

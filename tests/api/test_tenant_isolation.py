@@ -23,9 +23,11 @@ from helpline.db.base import utcnow
 from helpline.recordings.models import CallDirection, Recording, RecordingStatus
 from helpline.registrations.models import Registration
 from helpline.runtime import Runtime
+from helpline.voicemail.models import MessageStatus, VoicemailMessage
 from tests.conftest import ADMIN_PASSWORD, login
 
 MARK = "zzbmark"
+VXML = '<vxml version="2.1"><form><block>hi</block></form></vxml>'
 
 #: A valid body for each unsafe route without path parameters (they act on the caller's
 #: own tenant: creating, or changing "current" objects). Login and logout are skipped.
@@ -38,6 +40,20 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/prompts": {"name": "made-by-a", "language": "en"},
     "POST /api/v1/prompts/tts": {"text": "made by a", "language": "en", "name": "made-by-a"},
     "POST /api/v1/trunks": {"name": "made-by-a", "host": "127.0.0.1"},
+    "POST /api/v1/services": {
+        "name": "made-by-a",
+        "default_target": {"kind": "announcement", "prompt": "closed"},
+    },
+    "POST /api/v1/numbers": {"number": "+99900000001", "service_id": 1},
+    "POST /api/v1/blacklist": {"number": "+99900000002", "note": "made-by-a"},
+    "POST /api/v1/vxml-documents": {"name": "made-by-a", "source": VXML},
+    "POST /api/v1/flows": {"name": "made-by-a"},
+    "POST /api/v1/flows/validate": {"start": "a", "nodes": {"a": {"type": "hangup"}}},
+    "POST /api/v1/voicemail-boxes": {
+        "name": "made-by-a",
+        "owner_kind": "queue",
+        "owner_ref": "made-by-a",
+    },
 }
 SKIPPED = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/logout"})
 
@@ -129,6 +145,35 @@ async def world(runtime: Runtime) -> World:
         },
     )
     assert trunk.status_code == 201, trunk.text
+    vxml = await b.post("/api/v1/vxml-documents", json={"name": MARK, "source": VXML})
+    assert vxml.status_code == 201, vxml.text
+    box = await b.post(
+        "/api/v1/voicemail-boxes",
+        json={
+            "name": MARK,
+            "owner_kind": "agent",
+            "owner_ref": f"{MARK}-user",
+            "notify_emails": [f"{MARK}@example.com"],
+        },
+    )
+    assert box.status_code == 201, box.text
+    box_id = box.json()["id"]
+    routing_service = await b.post(
+        "/api/v1/services",
+        json={"name": MARK, "default_target": {"kind": "announcement", "prompt": "closed"}},
+    )
+    assert routing_service.status_code == 201, routing_service.text
+    number = await b.post(
+        "/api/v1/numbers",
+        json={"number": "+99900000999", "service_id": routing_service.json()["id"]},
+    )
+    assert number.status_code == 201, number.text
+    blocked = await b.post("/api/v1/blacklist", json={"number": "+99900000998", "note": MARK})
+    assert blocked.status_code == 201, blocked.text
+    flow = await b.post("/api/v1/flows", json={"name": MARK, "description": MARK})
+    assert flow.status_code == 201, flow.text
+    published = await b.post(f"/api/v1/flows/{flow.json()['id']}/publish")
+    assert published.status_code == 201, published.text
     async with runtime.unit_of_work() as session:
         binding = Registration(
             tenant_id=w.b_tenant_id,
@@ -155,18 +200,36 @@ async def world(runtime: Runtime) -> World:
             status=RecordingStatus.COMPLETE,
             started_at=utcnow(),
         )
-        session.add_all([binding, recording])
+        message = VoicemailMessage(
+            tenant_id=w.b_tenant_id,
+            box_id=box_id,
+            call_id=MARK,
+            caller=MARK,
+            called=MARK,
+            received_at=utcnow(),
+            path=f"voicemail/{w.b_tenant_id}/{box_id}/{MARK}.wav",
+            status=MessageStatus.COMPLETE,
+        )
+        session.add_all([binding, recording, message])
         await session.flush()
     w.ids = {
         "registration_id": binding.id,
         "recording_id": recording.id,
         "trunk_id": trunk.json()["id"],
+        "vxml_document_id": vxml.json()["id"],
+        "box_id": box_id,
+        "flow_id": flow.json()["id"],
+        "version": 1,
+        "message_id": message.id,
         "prompt_id": prompt.json()["id"],
         "tts_key": tts.json()["key"],
         "user_id": user.json()["id"],
         "account_id": sip.json()["id"],
         "token_id": token.json()["id"],
         "tenant_id": w.b_tenant_id,
+        "service_id": routing_service.json()["id"],
+        "number_id": number.json()["id"],
+        "blacklist_entry_id": blocked.json()["id"],
     }
     return w
 
@@ -182,6 +245,13 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/prompts", params={"limit": 500})).text,
         (await w.b.get("/api/v1/recordings", params={"limit": 500})).text,
         (await w.b.get("/api/v1/trunks", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/services", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/numbers", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/blacklist", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/vxml-documents", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/flows", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/voicemail-boxes", params={"limit": 500})).text,
+        (await w.b.get(f"/api/v1/voicemail-boxes/{w.ids['box_id']}/messages")).text,
     ]
     return "\n".join(parts)
 

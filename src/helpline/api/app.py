@@ -16,13 +16,17 @@ from helpline.auth.router import router as auth_router
 from helpline.core.errors import ApiError
 from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
+from helpline.ivr.router import router as ivr_router
 from helpline.prompts.router import router as prompts_router
 from helpline.recordings.router import router as recordings_router
 from helpline.registrations.router import router as registrations_router
+from helpline.routing.router import router as routing_router
 from helpline.runtime import Runtime
 from helpline.tenants.router import router as tenants_router
 from helpline.trunks.router import router as trunks_router
 from helpline.users.router import router as users_router
+from helpline.voicemail.router import router as voicemail_router
+from helpline.vxml.router import router as vxml_router
 from helpline.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -37,8 +41,12 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     prompts_router,
     recordings_router,
     trunks_router,
+    vxml_router,
+    routing_router,
+    ivr_router,
     audit_router,
     events_router,
+    voicemail_router,
 )
 
 

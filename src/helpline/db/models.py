@@ -3,25 +3,37 @@
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
 from helpline.db.base import Base
+from helpline.ivr.models import Flow as Flow
+from helpline.ivr.models import FlowVersion as FlowVersion
+from helpline.ivr.models import IvrPathStep as IvrPathStep
 from helpline.prompts.models import Prompt
 from helpline.recordings.models import Recording
 from helpline.registrations.models import Registration
+from helpline.routing.models import AccessNumber, BlacklistEntry, Service, ServiceSlot
 from helpline.tenants.models import CapacityLease, Tenant
 from helpline.trunks.models import Trunk
 from helpline.users.models import SipAccount, User
+from helpline.voicemail.models import VoicemailBox, VoicemailMessage
+from helpline.vxml.models import VxmlDocument as VxmlDocument
 
 __all__ = [
+    "AccessNumber",
     "ApiToken",
     "AuditEntry",
     "Base",
+    "BlacklistEntry",
     "CapacityLease",
     "LoginAttempt",
     "Prompt",
     "Recording",
     "Registration",
+    "Service",
+    "ServiceSlot",
     "SipAccount",
     "Tenant",
     "Trunk",
     "User",
+    "VoicemailBox",
+    "VoicemailMessage",
     "WebSession",
 ]

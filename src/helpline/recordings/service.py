@@ -69,7 +69,9 @@ class RecordingPath(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class _FileState:
+class FileState:
+    """What :func:`repair_file` found: the settled status, duration, size, mtime."""
+
     status: RecordingStatus
     duration: float
     size: int
@@ -155,11 +157,13 @@ async def finish(
     return recording
 
 
-def _repair_file(path: Path) -> _FileState:
+def repair_file(path: Path) -> FileState:
+    """Repair a WAV file a crash cut off (blocking): ``repaired``, or ``failed`` when it
+    is missing or unreadable; the modification time is read before the repair."""
     try:
         stat = path.stat()
     except OSError:
-        return _FileState(RecordingStatus.FAILED, 0.0, 0, None)
+        return FileState(RecordingStatus.FAILED, 0.0, 0, None)
     mtime = datetime.fromtimestamp(stat.st_mtime, UTC)
     try:
         repair_wav(path)
@@ -167,8 +171,8 @@ def _repair_file(path: Path) -> _FileState:
         stat = path.stat()
     except (OSError, MediaError) as exc:
         log.warning("recording %s cannot be repaired: %s", path, exc)
-        return _FileState(RecordingStatus.FAILED, 0.0, stat.st_size, mtime)
-    return _FileState(RecordingStatus.REPAIRED, info.duration, stat.st_size, mtime)
+        return FileState(RecordingStatus.FAILED, 0.0, stat.st_size, mtime)
+    return FileState(RecordingStatus.REPAIRED, info.duration, stat.st_size, mtime)
 
 
 async def repair_unfinished(session: AsyncSession, *, data_dir: Path, node: str = "") -> int:
@@ -187,7 +191,7 @@ async def repair_unfinished(session: AsyncSession, *, data_dir: Path, node: str 
     ).scalars()
     count = 0
     for recording in rows:
-        state = await asyncio.to_thread(_repair_file, data_dir / recording.path)
+        state = await asyncio.to_thread(repair_file, data_dir / recording.path)
         recording.status = state.status
         recording.duration_seconds = state.duration
         recording.size_bytes = state.size
@@ -264,7 +268,9 @@ def audio_path(*, data_dir: Path, recording: Recording) -> Path:
     return path
 
 
-def _unlink_after_commit(session: AsyncSession, path: Path) -> None:
+def unlink_after_commit(session: AsyncSession, path: Path) -> None:
+    """Remove ``path`` once the session's transaction commits (never on a rollback)."""
+
     def unlink(_session: Session) -> None:
         path.unlink(missing_ok=True)
 
@@ -284,7 +290,7 @@ async def delete_recording(
         )
     before = audit.snapshot(recording, AUDITED)
     await session.delete(recording)
-    _unlink_after_commit(session, data_dir / recording.path)
+    unlink_after_commit(session, data_dir / recording.path)
     await audit.log_change(
         session,
         actor=principal,

@@ -91,6 +91,9 @@ from helpline.telephony.trunking import FAILOVER, TrunkDirectory, plan_call, res
 from helpline.tenants import service as tenants
 from helpline.tenants.models import LeaseKind
 from helpline.trunks.rules import TrunkConfig
+from helpline.voicemail import service as voicemail
+from helpline.voicemail.deposit import leave_message
+from helpline.voicemail.notify import Notifier, SmtpConfig
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +172,7 @@ class CallControl:
         self.flush = flush
         self.phones = Phones(runtime, ua, edge, flush, registrar_secret=registrar_secret)
         self.trunks = TrunkDirectory(runtime)
+        self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
         self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
         self.playbacks = Playbacks()
         self.dial_timeout = DIAL_TIMEOUT
@@ -282,6 +286,7 @@ class CallControl:
             await self._hang_up(call)
         self.flush()
         await self.trunks.close()
+        await self.notifier.drain()
         for queue in list(self._queues.values()):
             if queue.task is not None:
                 queue.task.cancel()
@@ -425,7 +430,10 @@ class CallControl:
             self._enqueue(call.call_id, lambda: self._hang_up(call))
 
     async def _transfer(self, call: Call, where: TransferTarget) -> None:
-        """A script hands the answered call on: ring a phone or dial out a number."""
+        """A script hands the answered call on: voicemail, a phone, or out a number."""
+        if where.kind is TransferKind.VOICEMAIL and call.channel is not None:
+            await self._voicemail(call, call.channel, where.target)
+            return
         call.channel = None
         if where.kind is TransferKind.AGENT and await self._is_account(call.tenant, where.target):
             self._enqueue(call.call_id, lambda: self._dial(call, where.target))
@@ -641,6 +649,18 @@ class CallControl:
                 size=size,
                 error=error,
             )
+
+    async def _voicemail(self, call: Call, port: Channel, box_name: str) -> None:
+        """Take a message for the box ``box_name``, then hang up."""
+        async with self.runtime.unit_of_work() as db:
+            box = await voicemail.box_for_call(db, tenant_id=call.tenant.id, name=box_name)
+        if box is None:
+            log.warning("call %s: no voicemail box %r", call.call_id, box_name)
+        else:
+            await leave_message(port, box, runtime=self.runtime, notifier=self.notifier)
+            with contextlib.suppress(CallGone):
+                await port.play(port.prompts(["ivr/goodbye"]))
+        self._enqueue(call.call_id, lambda: self._hang_up(call))
 
     async def _ringback(self, call: Call, *, on: bool) -> None:
         """Ringback tone to an answered caller while a transfer rings (or stop it)."""

@@ -13,7 +13,8 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 LOCALES = ("en", "zh", "ko")
 
 
-def _check_timezone(value: str | None) -> str | None:
+def check_timezone(value: str | None) -> str | None:
+    """A Pydantic validator: ``value`` must be an IANA time zone name (or None)."""
     if value is not None and value not in available_timezones():
         raise ValueError(f"unknown time zone {value!r}")
     return value
@@ -38,7 +39,7 @@ class TenantCreate(TenantLimits):
     admin_username: str | None = Field(default=None, min_length=1, max_length=100)
     admin_password: str | None = Field(default=None, min_length=8, max_length=200)
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
 
 class TenantUpdate(BaseModel):
@@ -50,7 +51,7 @@ class TenantUpdate(BaseModel):
     timezone: str | None = None
     locale: str | None = Field(default=None, pattern="^(en|zh|ko)$")
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
 
 class TenantAdminUpdate(TenantUpdate):

@@ -1,0 +1,1 @@
+"""Voicemail: boxes per queue, department or agent, and the messages callers leave."""
