@@ -59,6 +59,11 @@ from helpline.prompts.library import PromptLibrary
 from helpline.recordings import service as recordings
 from helpline.recordings.models import CallDirection
 from helpline.registrations import service as registrations
+from helpline.routing import service as routing
+from helpline.routing.blacklist import BlockAction, is_anonymous
+from helpline.routing.decide import Blocked, RoutingConfig, decide, load_routing
+from helpline.routing.models import OverLimitAction
+from helpline.routing.schedule import AnnouncementTarget, FlowTarget, Target, VxmlTarget
 from helpline.runtime import Runtime
 from helpline.sdp import SdpError, SessionDescription, parse, serialize_bytes
 from helpline.sdp.negotiate import LocalSession, answer_offer, build_offer, process_answer
@@ -84,15 +89,16 @@ from helpline.sip.ua import (
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
 from helpline.telephony.channel import Channel, Playbacks
+from helpline.telephony.config_cache import ConfigCache
 from helpline.telephony.fork import ForkSet, Relay
 from helpline.telephony.phones import Phones, SipTenant
+from helpline.telephony.selfservice import BUSY_PROMPT, SelfService
 from helpline.telephony.services import ALIASES, Builtin, prompt_test
 from helpline.telephony.trunking import FAILOVER, TrunkDirectory, plan_call, resolve
 from helpline.tenants import service as tenants
 from helpline.tenants.models import LeaseKind
 from helpline.trunks.rules import TrunkConfig
 from helpline.voicemail import service as voicemail
-from helpline.voicemail.deposit import leave_message
 from helpline.voicemail.notify import Notifier, SmtpConfig
 
 log = logging.getLogger(__name__)
@@ -101,6 +107,7 @@ RING_LIMIT = 120.0
 DIAL_TIMEOUT = 30.0
 OUTBOUND_TIMEOUT = 120.0
 SDP_TYPE = "application/sdp"
+ROUTING_ENTITIES = frozenset({"number", "service", "blacklist_entry"})
 
 
 @dataclass(slots=True)
@@ -140,6 +147,8 @@ class Call:
     channel: Channel | None = None
     script: asyncio.Task[None] | None = None
     ringback: PlaybackId | None = None
+    service_id: int | None = None
+    ivr_port: bool = False
 
     @property
     def call_id(self) -> str:
@@ -173,6 +182,10 @@ class CallControl:
         self.phones = Phones(runtime, ua, edge, flush, registrar_secret=registrar_secret)
         self.trunks = TrunkDirectory(runtime)
         self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
+        self.selfservice = SelfService(runtime, self.notifier)
+        self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
+            runtime, load_routing, entities=ROUTING_ENTITIES
+        )
         self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
         self.playbacks = Playbacks()
         self.dial_timeout = DIAL_TIMEOUT
@@ -286,6 +299,8 @@ class CallControl:
             await self._hang_up(call)
         self.flush()
         await self.trunks.close()
+        await self.routing.close()
+        await self.selfservice.close()
         await self.notifier.drain()
         for queue in list(self._queues.values()):
             if queue.task is not None:
@@ -304,6 +319,10 @@ class CallControl:
         request = event.request
         target = request.uri
         user = target.user if isinstance(target, SipUri) else None
+        routing = await self.routing.get(user) if user else None
+        if routing is not None:
+            await self._routed(event, routing)
+            return
         trunk = await self.trunks.inbound(event.source.host)
         if trunk is not None:
             tenant = await self.phones.tenant_by_id(trunk.tenant_id)
@@ -328,20 +347,9 @@ class CallControl:
             if caller.trunk is not None:
                 self._respond(event.call, 404)
                 return
-        try:
-            async with self.runtime.engine.begin() as conn:
-                await tenants.acquire_lease(
-                    conn,
-                    tenant_id=tenant.id,
-                    kind=LeaseKind.LINE,
-                    ref=request.call_id,
-                    node=self.runtime.settings.node_name,
-                )
-        except CapacityExceeded:
-            self._respond(event.call, 503)
+        call = await self._admit(event, tenant)
+        if call is None:
             return
-        call = Call(event.call, request, tenant)
-        self.calls[call.call_id] = call
         if builtin is Builtin.RING:
             self._respond(event.call, 180)
             self._loop.call_later(RING_LIMIT, self._ring_out, call)
@@ -362,6 +370,97 @@ class CallControl:
         if builtin is Builtin.PROMPT_TEST:
             channel = self._channel(call)
             call.script = self._loop.create_task(self._script(call, prompt_test(channel)))
+
+    async def _admit(self, event: IncomingCall, tenant: SipTenant) -> Call | None:
+        """Take a line of the tenant for the call (503 when none is free)."""
+        try:
+            await self._lease(tenant.id, LeaseKind.LINE, event.request.call_id)
+        except CapacityExceeded:
+            self._respond(event.call, 503)
+            return None
+        call = Call(event.call, event.request, tenant)
+        self.calls[call.call_id] = call
+        return call
+
+    async def _lease(self, tenant_id: int, kind: LeaseKind, ref: str) -> None:
+        async with self.runtime.engine.begin() as conn:
+            await tenants.acquire_lease(
+                conn,
+                tenant_id=tenant_id,
+                kind=kind,
+                ref=ref,
+                node=self.runtime.settings.node_name,
+            )
+
+    async def _routed(self, event: IncomingCall, config: RoutingConfig) -> None:
+        """A call to a number (DID): blacklist, schedule, service limit, then its target."""
+        request, now = event.request, datetime.now(UTC)
+        caller = request.from_.uri.user if isinstance(request.from_.uri, SipUri) else None
+        anonymous = is_anonymous(caller, request.header("Privacy"))
+        decision = decide(config, caller, now, anonymous=anonymous)
+        tenant = await self.phones.tenant_by_id(config.tenant_id)
+        if tenant is None:
+            self._respond(event.call, 404)
+            return
+        if isinstance(decision, Blocked):
+            async with self.runtime.engine.begin() as conn:
+                await routing.record_hit(conn, decision.entry_id, now)
+            log.info(
+                "call %s from %r blocked (entry %d)", request.call_id, caller, decision.entry_id
+            )
+            if decision.sip_status is not None:
+                self._respond(event.call, decision.sip_status)
+            elif decision.action is not BlockAction.DROP:
+                await self._self_service(
+                    event, tenant, AnnouncementTarget(prompt=decision.prompt or BUSY_PROMPT)
+                )
+            return
+        call = await self._admit(event, tenant)
+        if call is None:
+            return
+        async with self.runtime.engine.begin() as conn:
+            admitted = await routing.acquire_service_slot(
+                conn,
+                tenant_id=tenant.id,
+                service_id=decision.service_id,
+                max_calls=decision.max_calls,
+                ref=call.call_id,
+                node=self.runtime.settings.node_name,
+            )
+        if not admitted:
+            await self._end(call)
+            if decision.over_limit_action is OverLimitAction.BUSY:
+                self._respond(event.call, 486)
+            else:
+                prompt = decision.over_limit_prompt or BUSY_PROMPT
+                await self._self_service(event, tenant, AnnouncementTarget(prompt=prompt))
+            return
+        call.service_id = decision.service_id
+        if isinstance(decision.target, FlowTarget | VxmlTarget):
+            try:
+                await self._lease(tenant.id, LeaseKind.IVR_PORT, call.call_id)
+            except CapacityExceeded:
+                self._respond(call.key, 503)
+                await self._end(call)
+                return
+            call.ivr_port = True
+        await self._run_target(call, decision.target)
+
+    async def _self_service(self, event: IncomingCall, tenant: SipTenant, target: Target) -> None:
+        """Answer a call outside any service (an announcement to a blocked caller)."""
+        call = await self._admit(event, tenant)
+        if call is not None:
+            await self._run_target(call, target)
+
+    async def _run_target(self, call: Call, target: Target) -> None:
+        if not await self._answer_offer(call):
+            return
+        self._connect(call)
+        channel = self._channel(call)
+        hang_up = channel.hang_up
+        call.script = self._loop.create_task(
+            self._script(call, self.selfservice.run(channel, target, hang_up))
+        )
 
     async def _is_account(self, tenant: SipTenant, user: str) -> bool:
         async with self.runtime.unit_of_work() as session:
@@ -431,9 +530,20 @@ class CallControl:
 
     async def _transfer(self, call: Call, where: TransferTarget) -> None:
         """A script hands the answered call on: voicemail, a phone, or out a number."""
-        if where.kind is TransferKind.VOICEMAIL and call.channel is not None:
-            await self._voicemail(call, call.channel, where.target)
+        port = call.channel
+        if where.kind is TransferKind.VOICEMAIL and port is not None:
+            await self.selfservice.voicemail(
+                port,
+                lambda db: voicemail.box_for_call(db, tenant_id=call.tenant.id, name=where.target),
+            )
+            self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
+        if where.kind is TransferKind.QUEUE and port is not None:
+            # The ACD (issue 7) takes queued calls; until then the caller is told.
+            await self.selfservice.announce(port, BUSY_PROMPT)
+            self._enqueue(call.call_id, lambda: self._hang_up(call))
+            return
+        await self._release_ivr_port(call)
         call.channel = None
         if where.kind is TransferKind.AGENT and await self._is_account(call.tenant, where.target):
             self._enqueue(call.call_id, lambda: self._dial(call, where.target))
@@ -650,18 +760,6 @@ class CallControl:
                 error=error,
             )
 
-    async def _voicemail(self, call: Call, port: Channel, box_name: str) -> None:
-        """Take a message for the box ``box_name``, then hang up."""
-        async with self.runtime.unit_of_work() as db:
-            box = await voicemail.box_for_call(db, tenant_id=call.tenant.id, name=box_name)
-        if box is None:
-            log.warning("call %s: no voicemail box %r", call.call_id, box_name)
-        else:
-            await leave_message(port, box, runtime=self.runtime, notifier=self.notifier)
-            with contextlib.suppress(CallGone):
-                await port.play(port.prompts(["ivr/goodbye"]))
-        self._enqueue(call.call_id, lambda: self._hang_up(call))
-
     async def _ringback(self, call: Call, *, on: bool) -> None:
         """Ringback tone to an answered caller while a transfer rings (or stop it)."""
         if call.media is None or on == (call.ringback is not None):
@@ -793,10 +891,24 @@ class CallControl:
                 with contextlib.suppress(MediaBackendError):
                     await self.media.release_endpoint(media.endpoint)
         self.flush()
+        await self._release_ivr_port(call)
         async with self.runtime.engine.begin() as conn:
             await tenants.release_lease(
                 conn, tenant_id=call.tenant.id, kind=LeaseKind.LINE, ref=call.call_id
             )
+            if call.service_id is not None:
+                await routing.release_service_slot(
+                    conn, service_id=call.service_id, ref=call.call_id
+                )
+
+    async def _release_ivr_port(self, call: Call) -> None:
+        """The call leaves self-service: its IVR port is free again."""
+        if call.ivr_port:
+            call.ivr_port = False
+            async with self.runtime.engine.begin() as conn:
+                await tenants.release_lease(
+                    conn, tenant_id=call.tenant.id, kind=LeaseKind.IVR_PORT, ref=call.call_id
+                )
 
 
 def _measure(path: Path) -> tuple[float, int]:

@@ -1,9 +1,7 @@
 """Trunks as call control uses them: who is calling in, and how a call goes out.
 
 Theory of operation: every enabled trunk of every tenant is read from the database and
-cached for ``TRUNK_CACHE_SECONDS`` (a cache, not state: every node reads the same
-rows). A change made through this node's API drops the cache at once (the
-``config.changed`` event of the trunk); other nodes see it within that time. An INVITE whose
+cached (:class:`~helpline.telephony.config_cache.ConfigCache`). An INVITE whose
 source address is on a trunk's allowlist comes from that trunk (its tenant, no
 authentication); a trunk in ``digest`` mode authenticates like a phone, with the
 trunk's username and password. An outbound call picks the trunks whose prefixes match
@@ -19,20 +17,20 @@ SRV and NAPTR (RFC 3263) are not used yet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from dataclasses import dataclass
 
-from helpline.core.events import ConfigChanged, Event
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from helpline.runtime import Runtime
 from helpline.sip.headers import Header, NameAddr
 from helpline.sip.routing import Address
 from helpline.sip.uri import SipUri
+from helpline.telephony.config_cache import ConfigCache
 from helpline.trunks import rules
 from helpline.trunks import service as trunks
 from helpline.trunks.rules import TrunkConfig
 
-TRUNK_CACHE_SECONDS = 10.0
 #: Failures after which the next trunk is tried.
 FAILOVER = frozenset({408, 500, 502, 503, 504})
 
@@ -52,32 +50,17 @@ class TrunkDirectory:
     """Cached trunk configuration of every tenant."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._all: list[TrunkConfig] = []
-        self._until = 0.0
-        self._loop = asyncio.get_running_loop()
-        self._changes = runtime.bus.subscribe(_is_trunk_change, maxsize=100)
-        self._watcher = self._loop.create_task(self._watch())
-
-    async def _watch(self) -> None:
-        async for _event in self._changes:
-            self._until = 0.0
-
-    async def close(self) -> None:
-        """Stop watching for changes."""
-        self._changes.close()
-        self._watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._watcher
+        self._cache: ConfigCache[None, list[TrunkConfig]] = ConfigCache(
+            runtime, _load_trunks, entities=frozenset({"trunk"})
+        )
 
     async def all(self) -> list[TrunkConfig]:
         """Every enabled trunk (cached)."""
-        now = self._loop.time()
-        if now >= self._until:
-            async with self.runtime.unit_of_work() as session:
-                self._all = await trunks.inbound_candidates(session)
-            self._until = now + TRUNK_CACHE_SECONDS
-        return self._all
+        return await self._cache.get(None)
+
+    async def close(self) -> None:
+        """Stop watching for changes."""
+        await self._cache.close()
 
     async def inbound(self, source_host: str) -> TrunkConfig | None:
         """The allowlisted trunk a request from ``source_host`` comes from, if any."""
@@ -101,8 +84,8 @@ class TrunkDirectory:
         return rules.choose_outbound(mine, dialed)
 
 
-def _is_trunk_change(event: Event) -> bool:
-    return isinstance(event, ConfigChanged) and event.entity == "trunk"
+async def _load_trunks(session: AsyncSession, _key: None) -> list[TrunkConfig]:
+    return await trunks.inbound_candidates(session)
 
 
 def plan_call(trunk: TrunkConfig, dialed: str, *, caller_name: str | None) -> TrunkCall:

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
@@ -108,15 +108,22 @@ def to_config(box: VoicemailBox, tenant: Tenant) -> BoxConfig:
 
 async def box_for_call(session: AsyncSession, *, tenant_id: int, name: str) -> BoxConfig | None:
     """The enabled box ``name`` of ``tenant_id`` (a voicemail transfer target), or None."""
+    return await _box(session, tenant_id, VoicemailBox.name == name)
+
+
+async def box_by_id(session: AsyncSession, *, tenant_id: int, box_id: int) -> BoxConfig | None:
+    """The enabled box ``box_id`` of ``tenant_id`` (a service's target), or None."""
+    return await _box(session, tenant_id, VoicemailBox.id == box_id)
+
+
+async def _box(
+    session: AsyncSession, tenant_id: int, which: ColumnElement[bool]
+) -> BoxConfig | None:
     row = (
         await session.execute(
             select(VoicemailBox, Tenant)
             .join(Tenant, Tenant.id == VoicemailBox.tenant_id)
-            .where(
-                VoicemailBox.tenant_id == tenant_id,
-                VoicemailBox.name == name,
-                VoicemailBox.enabled.is_(True),
-            )
+            .where(VoicemailBox.tenant_id == tenant_id, which, VoicemailBox.enabled.is_(True))
         )
     ).first()
     return None if row is None else to_config(row[0], row[1])

@@ -9,7 +9,7 @@ records name and size, not the text.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
@@ -66,9 +66,16 @@ async def get_document(
 
 async def source_by_name(session: AsyncSession, *, tenant_id: int, name: str) -> str | None:
     """The text of ``tenant_id``'s document ``name`` (for call control), None if absent."""
-    stmt = select(VxmlDocument.source).where(
-        VxmlDocument.tenant_id == tenant_id, VxmlDocument.name == name
-    )
+    return await _source(session, tenant_id, VxmlDocument.name == name)
+
+
+async def source_by_id(session: AsyncSession, *, tenant_id: int, document_id: int) -> str | None:
+    """The text of ``tenant_id``'s document ``document_id`` (a service's target)."""
+    return await _source(session, tenant_id, VxmlDocument.id == document_id)
+
+
+async def _source(session: AsyncSession, tenant_id: int, which: ColumnElement[bool]) -> str | None:
+    stmt = select(VxmlDocument.source).where(VxmlDocument.tenant_id == tenant_id, which)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
