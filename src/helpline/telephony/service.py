@@ -4,7 +4,8 @@ The listeners hand every datagram and stream chunk to :class:`SipCore`; what it 
 is sent at once, and the UA events it queued are dispatched to :class:`CallControl`.
 One task sleeps until the core's next timer (or until new input may have moved it) and
 fires it. Media comes from the backend the node was given. Reported on ``/api/health``
-as ``sip``: where it listens and what the edge refused.
+as ``sip``: where it listens, what the edge refused and where each trunk's registration
+stands (:mod:`helpline.telephony.trunk_registrations`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from helpline.telephony.calls import CallControl
 from helpline.telephony.core import SipCore, StreamSession
 from helpline.telephony.tls import ensure_self_signed, server_context
 from helpline.telephony.transport import ListenConfig, Listeners
+from helpline.telephony.trunk_registrations import TrunkRegistrations, database_loader
 from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class SipService:
         )
         self.listeners = Listeners(self, config)
         self.calls: CallControl | None = None
+        self.trunks: TrunkRegistrations | None = None
         self.running = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -119,9 +122,18 @@ class SipService:
             self.flush,
             registrar_secret=secrets.token_bytes(32),
         )
+        loop = asyncio.get_running_loop()
+        self.trunks = TrunkRegistrations(
+            ua=self.core.ua,
+            load=database_loader(self.runtime.sessions),
+            flush=self.flush,
+            clock=loop.time,
+            reload_seconds=self.runtime.settings.trunk_reload_seconds,
+        )
+        self.calls.answers = self.trunks.on_answer
         await self.listeners.start()
         self.running = True
-        loop = asyncio.get_running_loop()
+        self.trunks.start()
         self._tasks = [loop.create_task(self._timers()), loop.create_task(self._media_events())]
         if self.runtime.settings.sip_qualify_seconds > 0:
             self._tasks.append(loop.create_task(self._qualify()))
@@ -133,7 +145,9 @@ class SipService:
         )
 
     async def stop(self) -> None:
-        """End calls with BYE, then close the listeners."""
+        """Unregister the trunks, end calls with BYE, then close the listeners."""
+        if self.trunks is not None:
+            await self.trunks.close()
         if self.calls is not None:
             await self.calls.close()
         self.running = False
@@ -198,4 +212,5 @@ class SipService:
                 if self.calls
                 else 0,
             },
+            "trunks": self.trunks.status() if self.trunks is not None else [],
         }
