@@ -195,6 +195,8 @@ class CallControl:
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
         self._by_branch: dict[TransactionKey, Call] = {}
+        #: Media endpoints ever allocated by this node's calls (health and tests).
+        self.endpoints_allocated = 0
         self._queues: dict[str, _Queue] = {}
         self._loop = asyncio.get_running_loop()
 
@@ -473,8 +475,7 @@ class CallControl:
         """Allocate the caller's endpoint and our answer to its offer; False if refused."""
         try:
             offer = parse(call.request.body)
-            call.media = await self.media.allocate_endpoint(affinity=call.call_id)
-            self._by_endpoint[call.media.endpoint] = call
+            call.media = await self._allocate(call)
             call.session = LocalSession(
                 session_id=secrets.randbelow(2**31), address=call.media.address
             )
@@ -489,6 +490,17 @@ class CallControl:
             return False
         call.answer = serialize_bytes(answer.description)
         return True
+
+    async def _allocate(self, call: Call) -> LocalMedia:
+        media = await self.media.allocate_endpoint(affinity=call.call_id)
+        self.endpoints_allocated += 1
+        self._by_endpoint[media.endpoint] = call
+        return media
+
+    @property
+    def endpoints_in_use(self) -> int:
+        """Media endpoints held by this node's calls now."""
+        return len(self._by_endpoint)
 
     def _connect(self, call: Call) -> None:
         """Answer the caller 200 with our SDP."""
@@ -597,13 +609,12 @@ class CallControl:
     async def _outbound(self, call: Call, ring_for: float) -> Outbound | None:
         """The callee side's endpoint and offer, and the ring timer; None if refused."""
         try:
-            media = await self.media.allocate_endpoint(affinity=call.call_id)
+            media = await self._allocate(call)
         except MediaBackendError as exc:
             log.warning("call %s: no endpoint for the callee: %s", call.call_id, exc)
             self._respond(call.key, 503)
             await self._end(call)
             return None
-        self._by_endpoint[media.endpoint] = call
         session = LocalSession(session_id=secrets.randbelow(2**31), address=media.address)
         offer = build_offer(media.capabilities(), session)
         out = call.out = Outbound(media, session, offer)

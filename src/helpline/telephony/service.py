@@ -206,6 +206,10 @@ class SipService:
             "refused": self.core.edge.counters(),
             "dialogs": self.core.ua.dialog_count,
             "calls": len(self.calls.calls) if self.calls is not None else 0,
+            "media": {
+                "endpoints": self.calls.endpoints_in_use if self.calls else 0,
+                "allocated": self.calls.endpoints_allocated if self.calls else 0,
+            },
             "phones": {
                 "reachable": sum(self.calls.reachable.values()) if self.calls else 0,
                 "unreachable": sum(not v for v in self.calls.reachable.values())
