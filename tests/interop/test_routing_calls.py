@@ -115,14 +115,14 @@ def test_the_schedule_chooses_what_the_caller_hears(ns: Namespace, node: Node, w
 
 def test_a_blacklisted_caller_gets_486_without_media(ns: Namespace, node: Node, work: Path) -> None:
     _number(node, "5003", default_target=_announce("ivr/goodbye"))
-    entry = _create(node, "/api/v1/blacklist", {"number": "+99955500666", "note": "test"})
+    entry = _create(node, "/api/v1/blacklist", {"number": "+99955500777", "note": "test"})
     scenario = work / "blocked.xml"
     text = (
         (SCENARIOS / "caller_refused.xml")
         .read_text()
         .replace('response="STATUS"', 'response="486"')
     )
-    scenario.write_text(text.replace("sip:caller@", "sip:+99955500666@"))
+    scenario.write_text(text.replace("sip:caller@", "sip:+99955500777@"))
     allocated = json.loads(node.http_get("/api/health"))["sip"]["media"]["allocated"]
     result = sipp(ns, node, str(scenario), "-s", "5003", "-m", "1", cwd=work)
     assert result.returncode == 0, result.stderr[-2000:]
