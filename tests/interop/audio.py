@@ -25,14 +25,15 @@ TELEPHONE_EVENT_PTS = frozenset(range(96, 128))
 class Capture:
     """Packets captured, by destination port."""
 
-    packets: list[tuple[int, int, int, int, bytes]]
+    packets: list[tuple[int, int, int, int, bytes, float]]
 
-    def pcm(self, port: int) -> bytes:
-        """The G.711 audio sent to ``port``, decoded to 16-bit PCM in arrival order."""
+    def pcm(self, port: int, *, start: float = 0.0, end: float = float("inf")) -> bytes:
+        """The G.711 audio sent to ``port`` (arriving between the ``time.monotonic()``
+        instants ``start`` and ``end``), decoded to 16-bit PCM in arrival order."""
         return b"".join(
             g711.decode(payload, pt)
-            for dst, pt, _ssrc, _seq, payload in self.packets
-            if dst == port and pt in (0, 8)
+            for dst, pt, _ssrc, _seq, payload, at in self.packets
+            if dst == port and pt in (0, 8) and start <= at <= end
         )
 
     def payload_types(self, port: int) -> set[int]:
@@ -43,7 +44,7 @@ class Capture:
         """RFC 4733 keys sent to ``port`` (one per event, end packets de-duplicated)."""
         keys = []
         seen: set[tuple[int, int]] = set()
-        for dst, pt, ssrc, _seq, payload in self.packets:
+        for dst, pt, ssrc, _seq, payload, _at in self.packets:
             if dst != port or pt not in TELEPHONE_EVENT_PTS or len(payload) < 4:
                 continue
             code, flags = payload[0], payload[1]
@@ -74,7 +75,7 @@ def sniff(ns: Namespace, workdir: Path, seconds: float, *ports: int) -> Iterator
         proc.wait(timeout=seconds + 10)
         proc.stdout.close()
     rows = json.loads(out.read_text())
-    result.append(Capture([(d, pt, s, q, bytes.fromhex(p)) for d, pt, s, q, p in rows]))
+    result.append(Capture([(d, pt, s, q, bytes.fromhex(p), t) for d, pt, s, q, p, t in rows]))
 
 
 def frequency_of(pcm: bytes, *, skip: float = 0.5) -> float:

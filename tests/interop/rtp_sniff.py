@@ -5,8 +5,9 @@ Run inside the test's network namespace (root: an AF_PACKET socket on ``lo``)::
     python rtp_sniff.py OUT.json SECONDS PORT [PORT ...]
 
 Every UDP datagram to one of the ports that looks like RTP version 2 is written to
-``OUT.json`` as ``[port, payload_type, ssrc, seq, payload_hex]``. Writing starts only
-when the time is up (or on SIGTERM); "ready" is printed once the socket is open.
+``OUT.json`` as ``[port, payload_type, ssrc, seq, payload_hex, monotonic_time]``.
+Writing starts only when the time is up (or on SIGTERM); "ready" is printed once the
+socket is open.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> None:
             continue
         seq, _ts, ssrc = struct.unpack("!HII", rtp[2:12])
         header = 12 + 4 * (rtp[0] & 0x0F)
-        packets.append([dst, rtp[1] & 0x7F, ssrc, seq, rtp[header:].hex()])
+        packets.append([dst, rtp[1] & 0x7F, ssrc, seq, rtp[header:].hex(), time.monotonic()])
     with open(out, "w") as f:
         json.dump(packets, f)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -39,11 +40,13 @@ from helpline.core.errors import ApiError, CapacityExceeded
 from helpline.ivr.port import CallGone, TransferKind, TransferTarget
 from helpline.media.backend import (
     BridgeId,
+    ConferenceId,
     DtmfReceived,
     EndpointTimeout,
     LocalMedia,
     MediaBackend,
     MediaBackendError,
+    ParticipantMask,
     PlaybackFinished,
     PlaybackId,
     RecordingId,
@@ -52,6 +55,7 @@ from helpline.media.backend import (
     ToneSource,
 )
 from helpline.media.errors import MediaError
+from helpline.media.mixer import SupervisionMode
 from helpline.media.tones import RINGBACK
 from helpline.media.wav import check_wav
 from helpline.prompts.language import Language
@@ -94,10 +98,13 @@ from helpline.telephony.fork import ForkSet, Relay
 from helpline.telephony.phones import Phones, SipTenant
 from helpline.telephony.selfservice import BUSY_PROMPT, SelfService
 from helpline.telephony.services import ALIASES, Builtin, prompt_test
+from helpline.telephony.supervision import KEYS, masks, parse_feature
 from helpline.telephony.trunking import FAILOVER, TrunkDirectory, plan_call, resolve
 from helpline.tenants import service as tenants
 from helpline.tenants.models import LeaseKind
 from helpline.trunks.rules import TrunkConfig
+from helpline.users import service as users
+from helpline.users.models import Role
 from helpline.voicemail import service as voicemail
 from helpline.voicemail.notify import Notifier, SmtpConfig
 
@@ -120,15 +127,19 @@ class Outbound:
     forks: ForkSet[TransactionKey] = field(default_factory=ForkSet)
     dialog: DialogId | None = None
     bridge: BridgeId | None = None
+    conference: ConferenceId | None = None
     timer: asyncio.TimerHandle | None = None
     recording: tuple[RecordingId, int, Path] | None = None
     dialed: str = ""
+    callee: str = ""
+    """The SIP account rung (for supervisors to find the call)."""
     fallback: list[TrunkConfig] = field(default_factory=list)
 
     @property
     def bridged(self) -> bool:
-        """True once the callee's media is connected to the caller's."""
-        return self.bridge is not None
+        """True once the callee's media is connected to the caller's (a bridge, or a
+        conference once a supervisor joined)."""
+        return self.bridge is not None or self.conference is not None
 
 
 @dataclass(slots=True)
@@ -149,6 +160,10 @@ class Call:
     ringback: PlaybackId | None = None
     service_id: int | None = None
     ivr_port: bool = False
+    supervising: Call | None = None
+    """For a supervisor's call: the agent's call it joined."""
+    spy_mode: SupervisionMode = SupervisionMode.LISTEN
+    supervisors: list[Call] = field(default_factory=list)
 
     @property
     def call_id(self) -> str:
@@ -325,6 +340,10 @@ class CallControl:
         if routing is not None:
             await self._routed(event, routing)
             return
+        feature = parse_feature(user) if user else None
+        if feature is not None:
+            await self._supervise(event, *feature)
+            return
         trunk = await self.trunks.inbound(event.source.host)
         if trunk is not None:
             tenant = await self.phones.tenant_by_id(trunk.tenant_id)
@@ -464,6 +483,79 @@ class CallControl:
             self._script(call, self.selfservice.run(channel, target, hang_up))
         )
 
+    async def _supervise(self, event: IncomingCall, mode: SupervisionMode, extension: str) -> None:
+        """A supervisor joins the call of the agent at ``extension``."""
+        target = event.request.uri
+        tenant = await self.phones.tenant(target.host if isinstance(target, SipUri) else "")
+        if tenant is None:
+            self._respond(event.call, 404)
+            return
+        caller = await self.phones.authenticate(event, tenant, self.trunks)
+        if caller is None:
+            return
+        async with self.runtime.unit_of_work() as db:
+            role = await users.sip_account_role(db, tenant_id=tenant.id, username=caller.username)
+        if caller.trunk is not None or role is None or not role.at_least(Role.SUPERVISOR):
+            self._respond(event.call, 403)
+            return
+        agent_call = self._agent_call(tenant.id, extension)
+        if agent_call is None:
+            self._respond(event.call, 480, reason="No call to supervise")
+            return
+        call = await self._admit(event, tenant)
+        if call is None or not await self._answer_offer(call, affinity=agent_call.call_id):
+            return
+        call.supervising, call.spy_mode = agent_call, mode
+        agent_call.supervisors.append(call)
+        self._connect(call)
+        try:
+            await self._join(agent_call, call)
+        except MediaBackendError as exc:
+            log.warning("call %s: supervisor could not join: %s", agent_call.call_id, exc)
+            await self._hang_up(call)
+
+    def _agent_call(self, tenant_id: int, extension: str) -> Call | None:
+        """This node's answered call to the phones of ``extension``."""
+        for call in self.calls.values():
+            out = call.out
+            if (
+                call.tenant.id == tenant_id
+                and out is not None
+                and out.callee == extension
+                and out.dialog is not None
+                and not call.ended
+            ):
+                return call
+        return None
+
+    async def _join(self, agent_call: Call, supervisor: Call) -> None:
+        """Move the agent's call into a conference (once) and add the supervisor."""
+        out = agent_call.out
+        assert out is not None and agent_call.media is not None and supervisor.media is not None
+        if out.conference is None:
+            if out.bridge is not None:
+                await self.media.unbridge(out.bridge)
+                out.bridge = None
+            out.conference = await self.media.create_conference(affinity=agent_call.call_id)
+            for endpoint in (agent_call.media.endpoint, out.media.endpoint):
+                await self.media.add_participant(out.conference, endpoint, ParticipantMask())
+        silent = ParticipantMask(sends=False, hears=frozenset())
+        await self.media.add_participant(out.conference, supervisor.media.endpoint, silent)
+        await self._apply_masks(agent_call)
+
+    async def _apply_masks(self, agent_call: Call) -> None:
+        out = agent_call.out
+        if out is None or out.conference is None or agent_call.media is None:
+            return
+        table = masks(
+            agent_call.media.endpoint,
+            out.media.endpoint,
+            {s.media.endpoint: s.spy_mode for s in agent_call.supervisors if s.media is not None},
+        )
+        for endpoint, mask in table.items():
+            with contextlib.suppress(MediaBackendError):
+                await self.media.update_participant(out.conference, endpoint, mask)
+
     async def _is_account(self, tenant: SipTenant, user: str) -> bool:
         async with self.runtime.unit_of_work() as session:
             account = await registrations.get_credentials(
@@ -471,11 +563,12 @@ class CallControl:
             )
         return account is not None
 
-    async def _answer_offer(self, call: Call) -> bool:
-        """Allocate the caller's endpoint and our answer to its offer; False if refused."""
+    async def _answer_offer(self, call: Call, *, affinity: str | None = None) -> bool:
+        """Allocate the caller's endpoint (on the media worker of ``affinity``, by default
+        the call's own) and our answer to its offer; False if refused."""
         try:
             offer = parse(call.request.body)
-            call.media = await self._allocate(call)
+            call.media = await self._allocate(call, affinity)
             call.session = LocalSession(
                 session_id=secrets.randbelow(2**31), address=call.media.address
             )
@@ -491,8 +584,8 @@ class CallControl:
         call.answer = serialize_bytes(answer.description)
         return True
 
-    async def _allocate(self, call: Call) -> LocalMedia:
-        media = await self.media.allocate_endpoint(affinity=call.call_id)
+    async def _allocate(self, call: Call, affinity: str | None = None) -> LocalMedia:
+        media = await self.media.allocate_endpoint(affinity=affinity or call.call_id)
         self.endpoints_allocated += 1
         self._by_endpoint[media.endpoint] = call
         return media
@@ -588,6 +681,7 @@ class CallControl:
         out = await self._outbound(call, self.dial_timeout)
         if out is None:
             return
+        out.callee = username
         body = serialize_bytes(out.offer)
         caller = call.request.from_
         callee = NameAddr(SipUri(call.tenant.realm, username))
@@ -732,9 +826,11 @@ class CallControl:
             await self._record(call, event.response)
 
     async def _record(self, call: Call, answer: Response) -> None:
-        """Record the connected call: the caller left, the callee right."""
+        """Record the connected call from the caller's endpoint: what the caller says
+        left, what the caller hears (the callee) right; it goes on when supervisors
+        join (the call moves from a bridge into a conference)."""
         out = call.out
-        assert out is not None and out.bridge is not None
+        assert out is not None
         now = datetime.now(UTC)
         settings = self.runtime.settings
         where = recordings.recording_path(settings.data_dir, call.tenant.id, now)
@@ -752,7 +848,8 @@ class CallControl:
                 node=settings.node_name,
             )
         try:
-            made = await self.media.start_recording(out.bridge, str(where.absolute))
+            assert call.media is not None
+            made = await self.media.start_recording(call.media.endpoint, str(where.absolute))
         except MediaBackendError as exc:
             log.warning("call %s: recording failed to start: %s", call.call_id, exc)
             await self._finish_recording(row.id, where.absolute, error=str(exc))
@@ -845,7 +942,14 @@ class CallControl:
         return None if media is None else media.endpoint
 
     async def _digit(self, call: Call, endpoint: str, key: str) -> None:
-        """A key from one side: to the script, or relayed to the other side."""
+        """A key from one side: to the script, or relayed to the other side; a
+        supervisor's keys switch the supervision mode."""
+        if call.supervising is not None:
+            mode = KEYS.get(key)
+            if mode is not None and mode is not call.spy_mode:
+                call.spy_mode = mode
+                await self._apply_masks(call.supervising)
+            return
         if call.channel is not None:
             call.channel.digits.put_nowait(key)
             return
@@ -878,6 +982,11 @@ class CallControl:
         self.calls.pop(call.call_id, None)
         if call.channel is not None:
             call.channel.close()
+        for supervisor in call.supervisors:
+            self._enqueue(supervisor.call_id, functools.partial(self._hang_up, supervisor))
+        if call.supervising is not None:
+            with contextlib.suppress(ValueError):
+                call.supervising.supervisors.remove(call)
         dialogs = [call.dialog]
         endpoints = [call.media]
         if call.out is not None:
@@ -901,6 +1010,11 @@ class CallControl:
                 self._by_endpoint.pop(media.endpoint, None)
                 with contextlib.suppress(MediaBackendError):
                     await self.media.release_endpoint(media.endpoint)
+        if call.out is not None and call.out.conference is not None:
+            with contextlib.suppress(MediaBackendError):
+                await self.media.destroy_conference(call.out.conference)
+        if call.supervising is not None:
+            await self._apply_masks(call.supervising)
         self.flush()
         await self._release_ivr_port(call)
         async with self.runtime.engine.begin() as conn:

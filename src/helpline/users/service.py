@@ -291,3 +291,18 @@ async def delete_sip_account(
         fields=SIP_AUDITED,
         before=before,
     )
+
+
+async def sip_account_role(session: AsyncSession, *, tenant_id: int, username: str) -> Role | None:
+    """The role of the user a SIP account belongs to (None: no such account or user)."""
+    stmt = (
+        select(User.role)
+        .join(SipAccount, SipAccount.user_id == User.id)
+        .where(
+            SipAccount.tenant_id == tenant_id,
+            SipAccount.username == username,
+            SipAccount.active.is_(True),
+            User.active.is_(True),
+        )
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
