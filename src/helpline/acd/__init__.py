@@ -1,0 +1,1 @@
+"""Automatic call distribution: agents' states, queues and their strategies, offers."""
