@@ -12,8 +12,9 @@ commas outside quoted strings and ``<...>``.  Every malformed value raises SipEr
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
 from helpline.sip.errors import SipError
@@ -126,7 +127,8 @@ def parse_header_lines(lines: list[str]) -> tuple[Header, ...]:
         if not colon or not _TOKEN_RE.fullmatch(name):
             raise SipError(400, f"malformed header line {line[:60]!r}")
         pairs.append([name, value.strip(_WS)])
-    return tuple(Header(_CANONICAL.get(n.lower(), n), v) for n, v in pairs)
+    canonical = _CANONICAL.get
+    return tuple([Header(canonical(n.lower(), n), v) for n, v in pairs])
 
 
 def _scan_quoted(text: str, i: int) -> int:
@@ -226,7 +228,7 @@ def parse_params(text: str) -> Params:
 def _find(params: Params, name: str) -> str | None:
     lname = name.lower()
     for key, value in params:
-        if key.lower() == lname:
+        if key == lname or key.lower() == lname:
             return "" if value is None else unquote(value)
     return None
 
@@ -275,7 +277,7 @@ class NameAddr:
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
         """Return a copy with parameter ``name`` set (value in wire form)."""
-        return replace(self, params=_set_param(self.params, name, value))
+        return NameAddr(self.uri, self.display_name, _set_param(self.params, name, value))
 
     def with_tag(self, tag: str) -> NameAddr:
         """Return a copy with the given ``tag`` parameter."""
@@ -287,7 +289,16 @@ class NameAddr:
 
 
 def parse_name_addr(value: str) -> NameAddr:
-    """Parse ``[display] <uri> *(;param)`` or ``addr-spec *(;param)`` (§20.10)."""
+    """Parse ``[display] <uri> *(;param)`` or ``addr-spec *(;param)`` (§20.10).
+
+    Results are cached (To and Contact values repeat from call to call; a NameAddr is
+    immutable).
+    """
+    return _parse_name_addr_cached(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_name_addr_cached(value: str) -> NameAddr:
     s = value.strip(_WS)
     if not s:
         raise SipError(400, "empty address")
@@ -383,7 +394,8 @@ class Via:
 
     def with_param(self, name: str, value: str | None) -> Via:
         """Return a copy with parameter ``name`` set."""
-        return replace(self, params=_set_param(self.params, name, value))
+        params = _set_param(self.params, name, value)
+        return Via(self.transport, self.host, self.port, params, self.protocol)
 
     @property
     def sent_by(self) -> str:

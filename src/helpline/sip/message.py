@@ -8,13 +8,17 @@ start line is checked strictly (single SP separators, §7.1 and RFC 4475 §3.1.2
 body length follows Content-Length (§18.3, §20.14): on a datagram extra octets are
 discarded and a short body is a 400; a missing Content-Length means "rest of the
 datagram" and is an error on a stream.  Header values stay text until read through a
-typed accessor (``vias``, ``cseq``, ``to`` ...), which parses and caches them.
+typed accessor (``vias``, ``cseq``, ``to`` ...), which parses and caches them; a
+request re-stamped with :meth:`Request.with_top_via` and a response from
+:func:`make_response` inherit the parsed values of the fields they copy unchanged, so
+each header of a call is parsed once.
 :func:`make_response` builds a response per §8.2.6.  Broken responses raise SipError
 flagged ``is_response`` so that they are dropped (§18.1.2).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -62,6 +66,12 @@ _SINGLE = ("to", "from", "call-id", "cseq", "max-forwards", "content-length", "c
 _T = TypeVar("_T")
 
 
+@functools.lru_cache(maxsize=512)
+def _key(name: str) -> str:
+    """The index key of header ``name`` (canonical, lower-cased)."""
+    return canonical_name(name).lower()
+
+
 class _MessageBase:
     """Header helpers shared by requests and responses."""
 
@@ -90,11 +100,11 @@ class _MessageBase:
 
     def header_lines(self, name: str) -> tuple[str, ...]:
         """Values of every ``name`` header field, unsplit, in order."""
-        return tuple(self._index().get(canonical_name(name).lower(), ()))
+        return tuple(self._index().get(_key(name), ()))
 
     def headers(self, name: str) -> tuple[str, ...]:
         """All values of header ``name``; list headers are split on commas (§7.3.1)."""
-        key = canonical_name(name).lower()
+        key = _key(name)
         lines = self._index().get(key, ())
         if key not in LIST_HEADERS:
             return tuple(lines)
@@ -107,7 +117,7 @@ class _MessageBase:
 
     def has_header(self, name: str) -> bool:
         """True when at least one ``name`` header field is present."""
-        return canonical_name(name).lower() in self._index()
+        return _key(name) in self._index()
 
     def _single(self, name: str) -> str | None:
         lines = self._index().get(name.lower())
@@ -126,7 +136,10 @@ class _MessageBase:
     @property
     def vias(self) -> tuple[Via, ...]:
         """All Via values, top first."""
-        return self._typed("via", lambda: tuple(parse_via(v) for v in self.headers("Via")))
+        vias = self._cache.get("via")
+        if vias is None:
+            vias = self._cache["via"] = tuple(parse_via(v) for v in self.headers("Via"))
+        return vias  # type: ignore[return-value]
 
     @property
     def top_via(self) -> Via:
@@ -139,35 +152,53 @@ class _MessageBase:
     @property
     def call_id(self) -> str:
         """The Call-ID."""
-        value = self._required("Call-ID")
-        if not value or any(c in value for c in " \t"):
-            raise SipError(400, f"bad Call-ID {value!r}")
-        return value
+        value = self._cache.get("call-id")
+        if value is None:
+            value = self._required("Call-ID")
+            if not value or " " in value or "\t" in value:
+                raise SipError(400, f"bad Call-ID {value!r}")
+            self._cache["call-id"] = value
+        return value  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
         """The CSeq."""
-        return self._typed("cseq", lambda: parse_cseq(self._required("CSeq")))
+        value = self._cache.get("cseq")
+        if value is None:
+            value = self._cache["cseq"] = parse_cseq(self._required("CSeq"))
+        return value  # type: ignore[return-value]
 
     @property
     def from_(self) -> NameAddr:
         """The From address."""
-        return self._typed("from", lambda: parse_name_addr(self._required("From")))
+        value = self._cache.get("from")
+        if value is None:
+            value = self._cache["from"] = parse_name_addr(self._required("From"))
+        return value  # type: ignore[return-value]
 
     @property
     def to(self) -> NameAddr:
         """The To address."""
-        return self._typed("to", lambda: parse_name_addr(self._required("To")))
+        value = self._cache.get("to")
+        if value is None:
+            value = self._cache["to"] = parse_name_addr(self._required("To"))
+        return value  # type: ignore[return-value]
 
     @property
     def from_tag(self) -> str | None:
         """The From tag."""
-        return self.from_.tag
+        cache = self._cache
+        if "from-tag" not in cache:
+            cache["from-tag"] = self.from_.tag
+        return cache["from-tag"]  # type: ignore[return-value]
 
     @property
     def to_tag(self) -> str | None:
         """The To tag."""
-        return self.to.tag
+        cache = self._cache
+        if "to-tag" not in cache:
+            cache["to-tag"] = self.to.tag
+        return cache["to-tag"]  # type: ignore[return-value]
 
     @property
     def contacts(self) -> tuple[NameAddr | Wildcard, ...]:
@@ -263,6 +294,30 @@ class Request(_MessageBase):
     def with_fields(self, fields: tuple[Header, ...]) -> Request:
         """Return a copy with the given header fields."""
         return replace(self, fields=fields)
+
+    def with_top_via(self, via: Via) -> Request:
+        """Return a copy whose topmost Via value is ``via``.
+
+        Only the Via header changes, so the values already parsed from the other
+        header fields (To, From, CSeq, Contact ...) are carried over, not parsed again.
+        """
+        fields = list(self.fields)
+        replaced = False
+        for i, h in enumerate(fields):
+            if h.name == "Via":
+                others = split_list(h.value)[1:]
+                fields[i] = Header("Via", ", ".join([str(via), *others]))
+                replaced = True
+                break
+        copy = Request(self.method, self.uri, tuple(fields), self.body, self.version)
+        cache = copy._cache
+        for key, value in self._cache.items():
+            if key and key != "via":
+                cache[key] = value
+        vias = self._cache.get("via")
+        if replaced and isinstance(vias, tuple) and vias:
+            cache["via"] = (via, *vias[1:])
+        return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +427,7 @@ _COPIED = frozenset(("via", "from", "call-id", "cseq"))
 
 
 def _response_fields(
-    fields: tuple[Header, ...], status: int, to_tag: str | None
+    fields: tuple[Header, ...], status: int, to_tag: str | None, to: NameAddr | None = None
 ) -> tuple[Header, ...]:
     out: list[Header] = []
     for h in fields:
@@ -381,10 +436,26 @@ def _response_fields(
             out.append(h)
         elif key == "to":
             value = h.value
-            if to_tag is not None and _lacks_tag(value):
+            if to_tag is not None and (to.tag is None if to is not None else _lacks_tag(value)):
                 value = f"{value};tag={to_tag}"
             out.append(Header("To", value))
     return tuple(out)
+
+
+def _seed(response: Response, request: Request, to: NameAddr | None, to_tag: str | None) -> None:
+    """Give ``response`` the parsed values of the header fields copied from ``request``."""
+    parsed = request._cache
+    cache = response._cache
+    for key in ("via", "from", "cseq"):
+        value = parsed.get(key)
+        if value is not None:
+            cache[key] = value
+    if to is None:
+        return
+    if to_tag is None or to.tag is not None:
+        cache["to"] = to
+    elif to.param("tag") is None and is_token(to_tag):
+        cache["to"] = to.with_param("tag", to_tag)
 
 
 def _lacks_tag(value: str) -> bool:
@@ -408,8 +479,12 @@ def make_response(
     Via (all, in order), From, To, Call-ID and CSeq are copied; ``to_tag`` is added to
     To when the request has none (§8.2.6.2); Timestamp is echoed in a 100 (§8.2.6.1).
     """
-    fields = _response_fields(request.fields, status, to_tag) + extra
-    return Response(status, reason or reason_phrase(status), fields, body)
+    to = request._cache.get("to")
+    known = to if isinstance(to, NameAddr) else None
+    fields = _response_fields(request.fields, status, to_tag, known) + extra
+    response = Response(status, reason or reason_phrase(status), fields, body)
+    _seed(response, request, known, to_tag)
+    return response
 
 
 def make_error_response(error: SipError, to_tag: str | None = None) -> Response | None:

@@ -14,10 +14,11 @@ again with :func:`is_forbidden_destination`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
-from helpline.sip.headers import Header, Via, split_list
+from helpline.sip.headers import Via
 from helpline.sip.message import Request
 from helpline.sip.timers import RELIABLE_TRANSPORTS
 
@@ -53,6 +54,7 @@ class ResponseDestination:
     needs_resolution: bool = False
 
 
+@functools.lru_cache(maxsize=1024)
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
@@ -114,10 +116,4 @@ def stamp_received(request: Request, source: Address) -> Request:
         stamped = stamped.with_param("rport", str(source.port))
     if stamped is via:
         return request
-    fields = list(request.fields)
-    for i, h in enumerate(fields):
-        if h.name == "Via":
-            others = split_list(h.value)[1:]
-            fields[i] = Header("Via", ", ".join([str(stamped), *others]))
-            break
-    return request.with_fields(tuple(fields))
+    return request.with_top_via(stamped)

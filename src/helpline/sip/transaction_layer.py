@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from helpline.sip.errors import SipError
-from helpline.sip.headers import Header, Via, split_list
+from helpline.sip.headers import Header, Via
 from helpline.sip.message import (
     Request,
     Response,
@@ -78,13 +78,7 @@ _MergeKey = tuple[str, str, int, str]
 
 
 def _replace_top_via(request: Request, via: Via) -> Request:
-    fields = list(request.fields)
-    for i, h in enumerate(fields):
-        if h.name == "Via":
-            others = split_list(h.value)[1:]
-            fields[i] = Header("Via", ", ".join([str(via), *others]))
-            break
-    return request.with_fields(tuple(fields))
+    return request.with_top_via(via)
 
 
 def _copied(message: Request | Response, *names: str) -> list[Header]:

@@ -14,6 +14,7 @@ equality stays structural.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass, replace
@@ -326,12 +327,22 @@ def _parse_sip(scheme: str, rest: str, text: str) -> SipUri:
     return SipUri(host, user, password, port, params, headers, scheme)
 
 
+#: How many distinct URI texts ``parse_uri`` remembers (the same few phones, services
+#: and domains appear in every call; the result objects are immutable).
+URI_CACHE_SIZE = 4096
+
+
 def parse_uri(text: str) -> Uri:
     """Parse a URI; raise SipError(400) when malformed.
 
     ``sip``/``sips``/``tel`` become typed URIs; any other syntactically valid scheme
-    becomes an :class:`AbsoluteUri` (the caller decides on 416).
+    becomes an :class:`AbsoluteUri` (the caller decides on 416). Results are cached.
     """
+    return _parse_uri_cached(text)
+
+
+@functools.lru_cache(maxsize=URI_CACHE_SIZE)
+def _parse_uri_cached(text: str) -> Uri:
     colon = text.find(":")
     if colon <= 0 or not text[0].isalpha() or not all(c in _SCHEME_CHARS for c in text[:colon]):
         raise SipError(400, f"bad URI {text!r}")

@@ -62,7 +62,7 @@ class SipCore:
     ) -> list[Outgoing]:
         """Handle one datagram (or WebSocket message); what to send."""
         self.counters.received += 1
-        if not data.strip(b"\r\n"):
+        if not data or (data[0] in b"\r\n" and not data.strip(b"\r\n")):
             return []
         if self.edge.admit(source.host, now) is not None:
             return []
@@ -142,8 +142,12 @@ class SipCore:
         return [Outgoing(response.serialize(), Address(dest.host, dest.port), transport)]
 
 
+_TRANSPORTS = {t.value: t for t in Transport}
+
+
 def _outgoing(datagram: Datagram) -> Outgoing:
-    return Outgoing(datagram.data, datagram.destination, Transport(datagram.transport))
+    transport = _TRANSPORTS.get(datagram.transport) or Transport(datagram.transport)
+    return Outgoing(datagram.data, datagram.destination, transport)
 
 
 class StreamSession:

@@ -59,11 +59,13 @@ class _Udp(asyncio.DatagramProtocol):
     def __init__(self, handler: SipHandler, sink: Sink) -> None:
         self.handler = handler
         self.sink = sink
+        self.clock = asyncio.get_running_loop().time
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        now = asyncio.get_running_loop().time()
-        for out in self.handler.on_datagram(data, Address(addr[0], addr[1]), Transport.UDP, now):
-            self.sink(out)
+        sink = self.sink
+        source = Address(addr[0], addr[1])
+        for out in self.handler.on_datagram(data, source, Transport.UDP, self.clock()):
+            sink(out)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("udp error: %s", exc)
