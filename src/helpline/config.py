@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import socket
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
         default="SHA-256,MD5",
         description="Digest challenges offered, most preferred first (MD5 first for SIPp).",
     )
+    sip_trusted_networks: str = Field(
+        default="",
+        description="Comma-separated addresses/CIDRs never rate limited (trunks, a proxy).",
+    )
     sip_qualify_seconds: float = Field(
         default=30.0, ge=0, description="OPTIONS to registered UDP phones every N s; 0 off."
     )
@@ -93,6 +98,14 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="helpline@localhost", description="Sender of e-mails.")
     smtp_starttls: bool = Field(default=True, description="Upgrade SMTP with STARTTLS.")
     log_level: str = "INFO"
+
+    @field_validator("sip_trusted_networks")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)
+        return value
 
     @model_validator(mode="after")
     def _check_ranges(self) -> Settings:

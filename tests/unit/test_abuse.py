@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from helpline.telephony.abuse import Edge, EdgePolicy, Refusal
 
 
@@ -38,3 +40,21 @@ def test_failures_outside_the_window_do_not_add_up() -> None:
     assert not edge.auth_failed("1.2.3.4", 20)
     edge.auth_succeeded("1.2.3.4")
     assert not edge.auth_failed("1.2.3.4", 21)
+
+
+def test_trusted_networks_are_never_rate_limited_but_can_be_banned() -> None:
+    edge = Edge(
+        EdgePolicy(rate=10, burst=2, auth_failures=1), Edge.networks("10.1.0.0/16, 10.9.9.9")
+    )
+    assert [edge.admit("10.1.2.3", 0.0) for _ in range(50)] == [None] * 50
+    assert [edge.admit("10.9.9.9", 0.0) for _ in range(50)] == [None] * 50
+    assert [edge.admit("10.2.0.1", 0.0) for _ in range(3)][-1] is Refusal.RATE_LIMITED
+    assert edge.admit("not-an-ip", 0.0) is None and edge.admit("not-an-ip", 0.0) is None
+    assert edge.admit("not-an-ip", 0.0) is Refusal.RATE_LIMITED
+    assert edge.auth_failed("10.1.2.3", 1.0)
+    assert edge.admit("10.1.2.3", 2.0) is Refusal.BANNED
+
+
+def test_bad_trusted_network_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"10\.0\.0\.300"):
+        Edge.networks("10.0.0.300/8")

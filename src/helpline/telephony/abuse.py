@@ -1,10 +1,12 @@
 """Abuse resistance for the SIP edge: per-source rate limits, scanner user agents, bans.
 
 Pure: callers pass the current time. A token bucket per source address admits a burst
-and a steady rate; known scanner user agents (SIPVicious, sipsak floods, "friendly-scanner"
-...) are dropped without an answer, as answering only confirms a target; sources that
-fail authentication repeatedly are banned for a while. Every refusal is counted by reason
-so that the health endpoint and metrics show what the edge turns away.
+and a steady rate; sources in ``trusted`` networks (a carrier's trunk, the node's own
+SIP proxy: every call arrives from one address) are never rate limited. Known scanner
+user agents (SIPVicious, sipsak floods, "friendly-scanner" ...) are dropped without an
+answer, as answering only confirms a target; sources that fail authentication
+repeatedly are banned for a while. Every refusal is counted by reason so that the
+health endpoint and metrics show what the edge turns away.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 SCANNER_AGENTS = (
     "friendly-scanner",
@@ -67,6 +71,7 @@ class Edge:
     """The per-source state of one node's SIP edge."""
 
     policy: EdgePolicy = field(default_factory=EdgePolicy)
+    trusted: tuple[IPv4Network | IPv6Network, ...] = ()
     refused: Counter[Refusal] = field(default_factory=Counter)
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _failures: dict[str, _Failures] = field(default_factory=dict)
@@ -89,6 +94,8 @@ class Edge:
         )
         bucket.stamp = now
         if bucket.tokens < 1.0:
+            if self.trusted and _in_networks(source, self.trusted):
+                return None
             return self.refuse(Refusal.RATE_LIMITED)
         bucket.tokens -= 1.0
         return None
@@ -122,6 +129,26 @@ class Edge:
         """Forget the failures of a source that authenticated."""
         self._failures.pop(source, None)
 
+    @staticmethod
+    def networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Comma-separated addresses or CIDRs as networks (ValueError names a bad one)."""
+        return tuple(
+            ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+        )
+
     def counters(self) -> dict[str, int]:
         """Refusals by reason, for metrics."""
         return {reason.value: self.refused[reason] for reason in Refusal}
+
+
+@lru_cache(maxsize=4096)
+def _address(source: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(source.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _in_networks(source: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    address = _address(source)
+    return address is not None and any(address in network for network in networks)

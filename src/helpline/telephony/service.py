@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpline.media.backend import MediaBackend
 from helpline.runtime import Runtime
 from helpline.sip.ua import LocalAddress
+from helpline.telephony.abuse import Edge
 from helpline.telephony.calls import CallControl
 from helpline.telephony.core import SipCore, StreamSession
 from helpline.telephony.tls import ensure_self_signed, server_context
@@ -61,7 +62,7 @@ class SipService:
             "WS": LocalAddress(settings.sip_host, settings.sip_ws_port),
             "WSS": LocalAddress(settings.sip_host, settings.sip_ws_port),
         }
-        self.core = SipCore(local)
+        self.core = SipCore(local, Edge(trusted=Edge.networks(settings.sip_trusted_networks)))
         tls = None
         if settings.sip_tls_port or settings.sip_ws_port:
             cert, key = settings.sip_tls_cert, settings.sip_tls_key
