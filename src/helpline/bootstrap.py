@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.config import Settings
 from helpline.core.passwords import generate_password, hash_password
+from helpline.demo.content import load_content
 from helpline.tenants import service as tenants
 from helpline.tenants.models import SYSTEM_TENANT, Tenant, Tier
 from helpline.tenants.schemas import TenantCreate
@@ -74,7 +75,8 @@ async def ensure_platform_admin(session: AsyncSession, settings: Settings) -> Cr
 
 
 async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
-    """The demo tenant: an admin, a supervisor and four agents with SIP accounts 2001-2004.
+    """The demo tenant: an admin, a supervisor and four agents with SIP accounts 2001-2004,
+    and its self-service content (:mod:`helpline.demo.content`).
 
     Does nothing if the demo tenant exists already.
     """
@@ -123,5 +125,6 @@ async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
                 ),
                 actor=None,
             )
+    await load_content(session, settings=settings, tenant=tenant)
     log.info("demo tenant %r loaded", DEMO_TENANT)
     return created

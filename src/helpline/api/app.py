@@ -11,9 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from helpline import __version__
+from helpline.acd.router import router as acd_router
 from helpline.audit.router import router as audit_router
 from helpline.auth.router import router as auth_router
+from helpline.calls.router import router as calls_router
 from helpline.core.errors import ApiError
+from helpline.demo.router import router as demo_router
 from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
 from helpline.ivr.router import router as ivr_router
@@ -47,6 +50,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     audit_router,
     events_router,
     voicemail_router,
+    calls_router,
+    acd_router,
 )
 
 
@@ -102,6 +107,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, prefix="/api")
+    if runtime.settings.demo:
+        app.include_router(demo_router, prefix="/api")
     app.include_router(web_router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

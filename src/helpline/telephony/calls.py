@@ -95,6 +95,7 @@ from helpline.telephony.abuse import Edge
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
 from helpline.telephony.fork import ForkSet, Relay
+from helpline.telephony.leases import LeaseReleaser
 from helpline.telephony.phones import Phones, SipTenant
 from helpline.telephony.selfservice import BUSY_PROMPT, SelfService
 from helpline.telephony.services import ALIASES, Builtin, prompt_test
@@ -197,6 +198,7 @@ class CallControl:
         self.phones = Phones(runtime, ua, edge, flush, registrar_secret=registrar_secret)
         self.trunks = TrunkDirectory(runtime)
         self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
+        self.leases = LeaseReleaser(runtime)
         self.selfservice = SelfService(runtime, self.notifier)
         self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
             runtime, load_routing, entities=ROUTING_ENTITIES
@@ -318,6 +320,7 @@ class CallControl:
         await self.trunks.close()
         await self.routing.close()
         await self.selfservice.close()
+        await self.leases.close()
         await self.notifier.drain()
         for queue in list(self._queues.values()):
             if queue.task is not None:
@@ -648,7 +651,7 @@ class CallControl:
             await self.selfservice.announce(port, BUSY_PROMPT)
             self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
-        await self._release_ivr_port(call)
+        self._release_ivr_port(call)
         call.channel = None
         if where.kind is TransferKind.AGENT and await self._is_account(call.tenant, where.target):
             self._enqueue(call.call_id, lambda: self._dial(call, where.target))
@@ -1016,24 +1019,19 @@ class CallControl:
         if call.supervising is not None:
             await self._apply_masks(call.supervising)
         self.flush()
-        await self._release_ivr_port(call)
-        async with self.runtime.engine.begin() as conn:
-            await tenants.release_lease(
-                conn, tenant_id=call.tenant.id, kind=LeaseKind.LINE, ref=call.call_id
-            )
-            if call.service_id is not None:
+        self._release_ivr_port(call)
+        self.leases.release(call.tenant.id, LeaseKind.LINE, call.call_id)
+        if call.service_id is not None:
+            async with self.runtime.engine.begin() as conn:
                 await routing.release_service_slot(
                     conn, service_id=call.service_id, ref=call.call_id
                 )
 
-    async def _release_ivr_port(self, call: Call) -> None:
+    def _release_ivr_port(self, call: Call) -> None:
         """The call leaves self-service: its IVR port is free again."""
         if call.ivr_port:
             call.ivr_port = False
-            async with self.runtime.engine.begin() as conn:
-                await tenants.release_lease(
-                    conn, tenant_id=call.tenant.id, kind=LeaseKind.IVR_PORT, ref=call.call_id
-                )
+            self.leases.release(call.tenant.id, LeaseKind.IVR_PORT, call.call_id)
 
 
 def _measure(path: Path) -> tuple[float, int]:

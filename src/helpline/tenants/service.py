@@ -7,9 +7,11 @@ leases held, and refuses beyond the limit, so every node of a cluster sees one c
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from helpline.audit import service as audit
@@ -152,6 +154,35 @@ async def delete_tenant(session: AsyncSession, *, tenant: Tenant, actor: Princip
     )
 
 
+_LOCK_TENANT = select(Tenant.id).where(Tenant.id == bindparam("tenant_id")).with_for_update()
+
+
+@functools.cache
+def _lease_insert(kind: LeaseKind) -> Insert:
+    """The conditional INSERT taking one lease of ``kind``, built once (a call's
+    admission runs it: building it per call cost more than running it)."""
+    columns = CapacityLease.__table__.c
+    tenant = bindparam("tenant_id", type_=columns.tenant_id.type)
+    limit_column = Tenant.max_lines if kind is LeaseKind.LINE else Tenant.max_ivr_ports
+    held = (
+        select(func.count())
+        .where(CapacityLease.tenant_id == tenant, CapacityLease.kind == kind)
+        .scalar_subquery()
+    )
+    limit = select(limit_column).where(Tenant.id == tenant).scalar_subquery()
+    row = select(
+        tenant,
+        literal(kind, columns.kind.type),
+        bindparam("ref", type_=columns.ref.type),
+        bindparam("node", type_=columns.node.type),
+        bindparam("acquired_at", type_=columns.acquired_at.type),
+    ).where(held < limit)
+    # the table, not the mapped class: an ORM insert would take the bind values for a
+    # bulk insert of rows
+    table = cast(Table, CapacityLease.__table__)
+    return insert(table).from_select(["tenant_id", "kind", "ref", "node", "acquired_at"], row)
+
+
 async def acquire_lease(
     session: AsyncSession | AsyncConnection,
     *,
@@ -167,24 +198,10 @@ async def acquire_lease(
     """
     bind = session.get_bind() if isinstance(session, AsyncSession) else session
     if bind.dialect.name == "postgresql":
-        await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
-    limit_column = Tenant.max_lines if kind is LeaseKind.LINE else Tenant.max_ivr_ports
-    held = (
-        select(func.count())
-        .where(CapacityLease.tenant_id == tenant_id, CapacityLease.kind == kind)
-        .scalar_subquery()
-    )
-    limit = select(limit_column).where(Tenant.id == tenant_id).scalar_subquery()
-    columns = CapacityLease.__table__.c
-    row = select(
-        literal(tenant_id, columns.tenant_id.type),
-        literal(kind, columns.kind.type),
-        literal(ref, columns.ref.type),
-        literal(node, columns.node.type),
-        literal(utcnow(), columns.acquired_at.type),
-    ).where(held < limit)
+        await session.execute(_LOCK_TENANT, {"tenant_id": tenant_id})
     result = await session.execute(
-        insert(CapacityLease).from_select(["tenant_id", "kind", "ref", "node", "acquired_at"], row)
+        _lease_insert(kind),
+        {"tenant_id": tenant_id, "ref": ref, "node": node, "acquired_at": utcnow()},
     )
     if not getattr(result, "rowcount", 0):
         raise CapacityExceeded(
@@ -205,6 +222,21 @@ async def release_lease(
         )
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def release_leases(
+    session: AsyncSession | AsyncConnection, leases: Iterable[tuple[int, LeaseKind, str]]
+) -> int:
+    """Free many leases (tenant, kind, ref) in one statement; how many there were."""
+    wanted = list(leases)
+    if not wanted:
+        return 0
+    result = await session.execute(
+        delete(CapacityLease).where(
+            tuple_(CapacityLease.tenant_id, CapacityLease.kind, CapacityLease.ref).in_(wanted)
+        )
+    )
+    return int(getattr(result, "rowcount", 0))
 
 
 async def release_node_leases(session: AsyncSession, *, node: str) -> int:
