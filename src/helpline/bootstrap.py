@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.acd.demo import load_demo_acd
 from helpline.config import Settings
 from helpline.core.passwords import generate_password, hash_password
 from helpline.demo.content import load_content
@@ -126,5 +127,6 @@ async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
                 actor=None,
             )
     await load_content(session, settings=settings, tenant=tenant)
+    await load_demo_acd(session, tenant.id)
     log.info("demo tenant %r loaded", DEMO_TENANT)
     return created

@@ -21,7 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from helpline import bootstrap
 from helpline.api.app import create_app
+from helpline.calls import service as calls
 from helpline.config import Settings
+from helpline.db.base import utcnow
 from helpline.db.engine import ping
 from helpline.db.migrate import upgrade
 from helpline.media.engine import EngineConfig, create_backend
@@ -95,7 +97,8 @@ async def prepare(runtime: Runtime, *, report: Callable[[str], None]) -> None:
 
 
 async def recover_node(runtime: Runtime, *, report: Callable[[str], None]) -> None:
-    """Undo what a crash of this node left: its line leases, its unfinished recordings."""
+    """Undo what a crash of this node left: its line leases, its unfinished recordings
+    and voicemails, its open call records."""
     settings = runtime.settings
     async with runtime.unit_of_work() as session:
         freed = await tenants.release_node_leases(session, node=settings.node_name)
@@ -105,10 +108,13 @@ async def recover_node(runtime: Runtime, *, report: Callable[[str], None]) -> No
         repaired += await voicemail.repair_unfinished(
             session, data_dir=settings.data_dir, node=settings.node_name
         )
+        closed = await calls.close_unfinished(session, node=settings.node_name, now=utcnow())
     if freed:
         report(f"freed {freed} line lease(s) left by an earlier run of {settings.node_name}")
     if repaired:
         report(f"settled {repaired} recording(s)/voicemail(s) cut off by an earlier run")
+    if closed:
+        report(f"closed {closed} call record(s) cut off by an earlier run")
 
 
 class _Server(uvicorn.Server):

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from helpline.api.app import create_app
+from helpline.calls.models import CallOutcome, CallRecord, QueueEvent, QueueEventKind
 from helpline.config import Settings
 from helpline.db.base import utcnow
 from helpline.recordings.models import CallDirection, Recording, RecordingStatus
@@ -46,6 +47,15 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "POST /api/v1/numbers": {"number": "+99900000001", "service_id": 1},
     "POST /api/v1/blacklist": {"number": "+99900000002", "note": "made-by-a"},
+    "POST /api/v1/dispositions": {"code": "made-by-a", "label": "made-by-a"},
+    "POST /api/v1/queues": {"name": "made-by-a"},
+    "POST /api/v1/skills": {"name": "made-by-a"},
+    "POST /api/v1/teams": {"name": "made-by-a"},
+    "POST /api/v1/reason-codes": {"name": "made-by-a"},
+    "POST /api/v1/agents": {"user_id": 1},
+    "POST /api/v1/agents/me/login": {},
+    "POST /api/v1/agents/me/logout": {},
+    "PUT /api/v1/agents/me/state": {"state": "available"},
     "POST /api/v1/vxml-documents": {"name": "made-by-a", "source": VXML},
     "POST /api/v1/flows": {"name": "made-by-a"},
     "POST /api/v1/flows/validate": {"start": "a", "nodes": {"a": {"type": "hangup"}}},
@@ -170,6 +180,19 @@ async def world(runtime: Runtime) -> World:
     assert number.status_code == 201, number.text
     blocked = await b.post("/api/v1/blacklist", json={"number": "+99900000998", "note": MARK})
     assert blocked.status_code == 201, blocked.text
+    disposition = await b.post("/api/v1/dispositions", json={"code": MARK, "label": MARK})
+    assert disposition.status_code == 201, disposition.text
+    acd = {
+        "queue_id": await b.post("/api/v1/queues", json={"name": MARK}),
+        "skill_id": await b.post("/api/v1/skills", json={"name": MARK, "description": MARK}),
+        "team_id": await b.post("/api/v1/teams", json={"name": MARK, "description": MARK}),
+        "reason_code_id": await b.post("/api/v1/reason-codes", json={"name": MARK}),
+        "agent_id": await b.post(
+            "/api/v1/agents", json={"user_id": user.json()["id"], "region": MARK}
+        ),
+    }
+    for made in acd.values():
+        assert made.status_code == 201, made.text
     flow = await b.post("/api/v1/flows", json={"name": MARK, "description": MARK})
     assert flow.status_code == 201, flow.text
     published = await b.post(f"/api/v1/flows/{flow.json()['id']}/publish")
@@ -210,7 +233,26 @@ async def world(runtime: Runtime) -> World:
             path=f"voicemail/{w.b_tenant_id}/{box_id}/{MARK}.wav",
             status=MessageStatus.COMPLETE,
         )
-        session.add_all([binding, recording, message])
+        call_record = CallRecord(
+            tenant_id=w.b_tenant_id,
+            call_id=MARK,
+            direction=CallDirection.INBOUND,
+            caller=MARK,
+            called=MARK,
+            agent=f"{MARK}-user",
+            started_at=utcnow(),
+            outcome=CallOutcome.ANSWERED,
+            notes=MARK,
+            open=False,
+        )
+        queue_event = QueueEvent(
+            tenant_id=w.b_tenant_id,
+            at=utcnow(),
+            queue=MARK,
+            call_id=MARK,
+            event=QueueEventKind.JOIN,
+        )
+        session.add_all([binding, recording, message, call_record, queue_event])
         await session.flush()
     w.ids = {
         "registration_id": binding.id,
@@ -230,6 +272,9 @@ async def world(runtime: Runtime) -> World:
         "service_id": routing_service.json()["id"],
         "number_id": number.json()["id"],
         "blacklist_entry_id": blocked.json()["id"],
+        "record_id": call_record.id,
+        "disposition_id": disposition.json()["id"],
+        **{name: made.json()["id"] for name, made in acd.items()},
     }
     return w
 
@@ -248,6 +293,14 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/services", params={"limit": 500})).text,
         (await w.b.get("/api/v1/numbers", params={"limit": 500})).text,
         (await w.b.get("/api/v1/blacklist", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/call-records", params={"limit": 500})).text,
+        (await w.b.get(f"/api/v1/call-records/{w.ids['record_id']}")).text,
+        (await w.b.get("/api/v1/dispositions")).text,
+        (await w.b.get("/api/v1/queue-events", params={"limit": 500})).text,
+        *[
+            (await w.b.get(f"/api/v1/{what}", params={"limit": 500})).text
+            for what in ("queues", "skills", "teams", "reason-codes", "agents")
+        ],
         (await w.b.get("/api/v1/vxml-documents", params={"limit": 500})).text,
         (await w.b.get("/api/v1/flows", params={"limit": 500})).text,
         (await w.b.get("/api/v1/voicemail-boxes", params={"limit": 500})).text,

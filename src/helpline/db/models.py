@@ -1,7 +1,21 @@
 """Imports every table so that metadata (and Alembic) sees the whole schema."""
 
+from helpline.acd.models import Agent as Agent
+from helpline.acd.models import AgentSession as AgentSession
+from helpline.acd.models import AgentSkill as AgentSkill
+from helpline.acd.models import AgentStateRow as AgentStateRow
+from helpline.acd.models import Membership as Membership
+from helpline.acd.models import Queue as Queue
+from helpline.acd.models import ReasonCode as ReasonCode
+from helpline.acd.models import Skill as Skill
+from helpline.acd.models import Team as Team
+from helpline.acd.models import TeamSupervisor as TeamSupervisor
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
+from helpline.calls.models import CallRecord as CallRecord
+from helpline.calls.models import CallSegment as CallSegment
+from helpline.calls.models import Disposition as Disposition
+from helpline.calls.models import QueueEvent as QueueEvent
 from helpline.db.base import Base
 from helpline.ivr.models import Flow as Flow
 from helpline.ivr.models import FlowVersion as FlowVersion

@@ -67,7 +67,13 @@ from helpline.routing import service as routing
 from helpline.routing.blacklist import BlockAction, is_anonymous
 from helpline.routing.decide import Blocked, RoutingConfig, decide, load_routing
 from helpline.routing.models import OverLimitAction
-from helpline.routing.schedule import AnnouncementTarget, FlowTarget, Target, VxmlTarget
+from helpline.routing.schedule import (
+    AnnouncementTarget,
+    FlowTarget,
+    QueueTarget,
+    Target,
+    VxmlTarget,
+)
 from helpline.runtime import Runtime
 from helpline.sdp import SdpError, SessionDescription, parse, serialize_bytes
 from helpline.sdp.negotiate import LocalSession, answer_offer, build_offer, process_answer
@@ -75,6 +81,7 @@ from helpline.sip.dialog import DialogId
 from helpline.sip.dtmf_relay import parse_info_dtmf
 from helpline.sip.headers import NameAddr
 from helpline.sip.message import Request, Response
+from helpline.sip.registrar import Binding
 from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import (
     CallCancelled,
@@ -92,6 +99,7 @@ from helpline.sip.ua import (
 )
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
+from helpline.telephony.acd import Distributor, Offered
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
 from helpline.telephony.fork import ForkSet, Relay
@@ -135,6 +143,11 @@ class Outbound:
     callee: str = ""
     """The SIP account rung (for supervisors to find the call)."""
     fallback: list[TrunkConfig] = field(default_factory=list)
+    offered: asyncio.Future[Offered] | None = None
+    """Set for an ACD offer: the caller stays up whatever happens to the offer."""
+    accounts: dict[TransactionKey, str] = field(default_factory=dict)
+    """The SIP account each branch rings (an ACD offer's agents)."""
+    answered_by: str | None = None
 
     @property
     def bridged(self) -> bool:
@@ -165,6 +178,8 @@ class Call:
     """For a supervisor's call: the agent's call it joined."""
     spy_mode: SupervisionMode = SupervisionMode.LISTEN
     supervisors: list[Call] = field(default_factory=list)
+    queued: bool = False
+    """Waiting in (or offered from) an ACD queue."""
 
     @property
     def call_id(self) -> str:
@@ -199,6 +214,7 @@ class CallControl:
         self.trunks = TrunkDirectory(runtime)
         self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
         self.leases = LeaseReleaser(runtime)
+        self.acd = Distributor(runtime, self._ring_agents)
         self.selfservice = SelfService(runtime, self.notifier)
         self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
             runtime, load_routing, entities=ROUTING_ENTITIES
@@ -321,6 +337,7 @@ class CallControl:
         await self.routing.close()
         await self.selfservice.close()
         await self.leases.close()
+        await self.acd.close()
         await self.notifier.drain()
         for queue in list(self._queues.values()):
             if queue.task is not None:
@@ -481,6 +498,8 @@ class CallControl:
             return
         self._connect(call)
         channel = self._channel(call)
+        if isinstance(target, QueueTarget) and await self.queue(call, target.queue):
+            return
         hang_up = channel.hang_up
         call.script = self._loop.create_task(
             self._script(call, self.selfservice.run(channel, target, hang_up))
@@ -647,9 +666,9 @@ class CallControl:
             self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
         if where.kind is TransferKind.QUEUE and port is not None:
-            # The ACD (issue 7) takes queued calls; until then the caller is told.
-            await self.selfservice.announce(port, BUSY_PROMPT)
-            self._enqueue(call.call_id, lambda: self._hang_up(call))
+            if not await self.queue(call, where.target, where.priority, where.skills):
+                await self.selfservice.announce(port, BUSY_PROMPT)
+                self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
         self._release_ivr_port(call)
         call.channel = None
@@ -766,8 +785,24 @@ class CallControl:
         if call.ended or call.out is None or call.out.forks.settled:
             return
         self._cancel_branches(call.out.forks.cancel())
+        if call.out.offered is not None:
+            await self._offer_failed(call, 408)
+            return
         self._respond(call.key, status)
         await self._end(call)
+
+    async def _offer_failed(self, call: Call, status: int) -> None:
+        """An ACD offer came to nothing: free its endpoint; the caller waits on."""
+        out = call.out
+        assert out is not None and out.offered is not None
+        call.out = None
+        if out.timer is not None:
+            out.timer.cancel()
+        self._by_endpoint.pop(out.media.endpoint, None)
+        with contextlib.suppress(MediaBackendError):
+            await self.media.release_endpoint(out.media.endpoint)
+        if not out.offered.done():
+            out.offered.set_result(Offered(status))
 
     def _cancel_branches(self, branches: tuple[TransactionKey, ...]) -> None:
         now = self._loop.time()
@@ -785,6 +820,8 @@ class CallControl:
         if isinstance(event, OutgoingProgress):
             has_sdp = bool(event.response.body) and _is_sdp(event.response)
             relay = out.forks.progress(event.call, event.response.status, has_sdp=has_sdp)
+            if out.offered is not None:
+                return  # a queued caller keeps hearing the queue's music
             up = call.dialog is not None
             if relay is Relay.RINGING:
                 if up:
@@ -804,7 +841,9 @@ class CallControl:
                 out.forks.pending.add(event.call)
             step = out.forks.failed(event.call, event.status)
             self._cancel_branches(step.cancel)
-            if step.fail is not None:
+            if step.fail is not None and out.offered is not None:
+                await self._offer_failed(call, step.fail)
+            elif step.fail is not None:
                 self._respond(call.key, step.fail)
                 await self._end(call)
             return
@@ -825,6 +864,9 @@ class CallControl:
         await self._ringback(call, on=False)
         if call.dialog is None:
             self._connect(call)
+        if out.offered is not None and not out.offered.done():
+            out.answered_by = out.accounts.get(event.call)
+            out.offered.set_result(Offered(200, out.answered_by))
         if self.runtime.settings.record_calls:
             await self._record(call, event.response)
 
@@ -871,6 +913,83 @@ class CallControl:
                 error=error,
             )
 
+    async def queue(
+        self, call: Call, name: str, priority: int = 0, skills: dict[str, int] | None = None
+    ) -> bool:
+        """Put the answered call in the ACD queue ``name`` with its music on hold;
+        False when there is no such queue or it is full."""
+        config = await self.acd.queue_exists(call.tenant.id, name)
+        if config is None or call.media is None:
+            return False
+        self._release_ivr_port(call)
+        call.channel = None
+        call.queued = True
+        with contextlib.suppress(MediaBackendError):
+            await self.media.attach_moh(call.media.endpoint, config.music_on_hold)
+        if not await self.acd.join(
+            call.tenant.id, call.call_id, name, priority=priority, skills=skills
+        ):
+            call.queued = False
+            with contextlib.suppress(MediaBackendError):
+                await self.media.detach_moh(call.media.endpoint)
+            return False
+        return True
+
+    async def _ring_agents(
+        self, call_id: str, accounts: tuple[str, ...], seconds: float
+    ) -> Offered:
+        """Ring every registered phone of ``accounts`` for the ACD; connect the first to
+        answer to the waiting caller."""
+        call = self.calls.get(call_id)
+        if call is None or call.ended or call.out is not None:
+            return Offered(487)
+        contacts: list[tuple[str, Binding]] = []
+        async with self.runtime.unit_of_work() as db:
+            for account in accounts:
+                found = await registrations.contacts_for(
+                    db, tenant_id=call.tenant.id, username=account, now=datetime.now(UTC)
+                )
+                contacts.extend((account, binding) for binding in found)
+        if not contacts or call.ended:
+            return Offered(480)
+        future: asyncio.Future[Offered] = self._loop.create_future()
+        self._enqueue(call.call_id, lambda: self._send_offer(call, contacts, seconds, future))
+        return await future
+
+    async def _send_offer(
+        self,
+        call: Call,
+        contacts: list[tuple[str, Binding]],
+        seconds: float,
+        future: asyncio.Future[Offered],
+    ) -> None:
+        if call.ended or call.out is not None:
+            future.set_result(Offered(487))
+            return
+        out = await self._outbound(call, seconds)
+        if out is None:
+            future.set_result(Offered(503))
+            return
+        out.offered = future
+        out.callee = contacts[0][0]
+        body = serialize_bytes(out.offer)
+        caller = call.request.from_
+        now = self._loop.time()
+        for account, binding in contacts:
+            key = self.ua.invite(
+                request_uri=binding.contact_uri,
+                from_=NameAddr(caller.uri, caller.display_name),
+                to=NameAddr(SipUri(call.tenant.realm, account)),
+                destination=binding.destination,
+                transport=binding.transport,
+                now=now,
+                body=body,
+            )
+            out.forks.add(key)
+            out.accounts[key] = account
+            self._by_branch[key] = call
+        self.flush()
+
     async def _ringback(self, call: Call, *, on: bool) -> None:
         """Ringback tone to an answered caller while a transfer rings (or stop it)."""
         if call.media is None or on == (call.ringback is not None):
@@ -895,6 +1014,8 @@ class CallControl:
                 out.media.endpoint, RemoteMedia.from_negotiated(negotiated)
             )
             if out.bridge is None:
+                if call.queued:
+                    await self.media.detach_moh(call.media.endpoint)
                 out.bridge = await self.media.bridge(call.media.endpoint, out.media.endpoint)
         except (SdpError, MediaBackendError) as exc:
             log.info("call %s: callee SDP refused: %s", call.call_id, exc)
@@ -985,6 +1106,13 @@ class CallControl:
         self.calls.pop(call.call_id, None)
         if call.channel is not None:
             call.channel.close()
+        if call.queued:
+            self.acd.leave(call.tenant.id, call.call_id)
+            out = call.out
+            if out is not None and out.offered is not None and not out.offered.done():
+                out.offered.set_result(Offered(487))
+            if out is not None and out.answered_by is not None:
+                self.acd.call_ended(call.tenant.id, call.call_id, out.answered_by)
         for supervisor in call.supervisors:
             self._enqueue(supervisor.call_id, functools.partial(self._hang_up, supervisor))
         if call.supervising is not None:

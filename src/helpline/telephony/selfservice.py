@@ -11,8 +11,8 @@ and runs the target the schedule chose over the call's
   allowlist, which is not configurable yet;
 * ``voicemail``: the box's greeting, beep and the caller's message;
 * ``announcement``: the prompt, then the call ends;
-* ``queue``: the ACD comes with the next issue; until then the caller hears "all
-  agents are busy" and the call ends.
+* ``queue``: call control hands the caller to the ACD; this only runs when the queue
+  does not exist or is full: "all agents are busy", and the call ends.
 
 Whatever ends the script, the call is hung up unless the script handed it on.
 """

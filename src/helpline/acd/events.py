@@ -1,0 +1,31 @@
+"""Bus events of the ACD's database layer.
+
+``user_id`` is the agent's user, so an agent's event stream carries its own state
+changes and supervisors (and admins) see every agent of the tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from helpline.core.events import Audience, Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStateChanged(Event):
+    """An agent logged in or out, or changed state or not-ready reason."""
+
+    name: ClassVar[str] = "acd.agent_state"
+    audience: ClassVar[Audience] = Audience.AGENT
+    agent_id: int
+    username: str
+    team_id: int | None
+    state: str
+    previous: str
+    reason: str | None
+    pending_reason: str | None
+    since: datetime
+    call_id: str | None
+    queue_ids: tuple[int, ...]

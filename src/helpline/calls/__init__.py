@@ -1,0 +1,1 @@
+"""Call records: segments, outcomes, dispositions, notes and the queue event log."""

@@ -1,0 +1,98 @@
+"""Callers queued by the ACD reach logged-in agents' phones (issue 7), all through the
+API and SIP as in production: the agent logs in through the API, its SIPp phone
+registers; a caller dialing a number whose service targets the queue "sales" hears
+music on hold until the agent's phone is offered the call and answers; the caller
+then hears the agent (2 kHz) and the agent goes to wrap-up, then available."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.interop.audio import frequency_of, sniff
+from tests.interop.harness import Namespace, Node, helpline, sipp
+from tests.interop.test_b2bua import _agent, _registered
+
+ADMIN = ("demo", "admin", "demo-web-pass")
+AGENT_WEB = ("demo", "agent2001", "demo-web-pass")
+CALLER_RTP = 16000
+NUMBER = "5200"
+
+
+@pytest.fixture(scope="module")
+def node(ns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    with helpline(
+        ns,
+        tmp_path_factory.mktemp("acd"),
+        HELPLINE_SIP_QUALIFY_SECONDS="0",
+        HELPLINE_COOKIE_SECURE="0",
+    ) as running:
+        body = {"name": "sales-line", "default_target": {"kind": "queue", "queue": "sales"}}
+        status, service = running.api("POST", "/api/v1/services", body, login=ADMIN)
+        assert status == 201, service
+        body = {"number": NUMBER, "service_id": service["id"]}
+        status, answer = running.api("POST", "/api/v1/numbers", body, login=ADMIN)
+        assert status == 201, answer
+        yield running
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    (work / "audio").mkdir()
+    for freq, encoding, ext in ((1000, "u-law", "ulaw"), (2000, "a-law", "alaw")):
+        sox = ("sox", "-n", "-r", "8000", "-c", "1", "-e", encoding, "-t", "raw")
+        target = str(work / "audio" / f"tone{freq}.{ext}")
+        subprocess.run([*sox, target, "synth", "30", "sine", str(freq), "vol", "0.4"], check=True)
+    return work
+
+
+def _state(node: Node) -> str:
+    status, me = node.api("GET", "/api/v1/agents/me/state", None, login=AGENT_WEB)
+    assert status == 200, me
+    return str(me["state"])
+
+
+def test_a_queued_caller_reaches_the_logged_in_agent(
+    ns: Namespace, node: Node, audio: Path
+) -> None:
+    status, me = node.api("POST", "/api/v1/agents/me/login", {}, login=AGENT_WEB)
+    assert status == 200, me
+    if me["state"] != "available":
+        status, me = node.api(
+            "PUT", "/api/v1/agents/me/state", {"state": "available"}, login=AGENT_WEB
+        )
+        assert status == 200, me
+    agent = _agent(ns, node, audio, 14)
+    try:
+        _registered(node, "2001")
+        with sniff(ns, audio, 25, CALLER_RTP) as captured:
+            result = sipp(
+                ns,
+                node,
+                "caller_tone.xml",
+                *("-s", NUMBER, "-mi", "127.0.0.1", "-mp", str(CALLER_RTP)),
+                *("-d", "5000", "-m", "1"),
+                cwd=audio,
+                timeout=40,
+            )
+        assert result.returncode == 0, result.stderr[-2000:] + "\n".join(node.output[-30:])
+        out, _ = agent.communicate(timeout=30)
+        assert agent.returncode == 0, out[-2000:]
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.communicate(timeout=10)
+    heard = captured[0].pcm(CALLER_RTP)
+    # music on hold while the agent's phone rang (1 s), then the agent's 2 kHz
+    assert abs(frequency_of(heard[-2 * 8000 * 3 :], skip=0.5) - 2000) < 15
+    # wrap-up (10 s in the demo queue), then available again
+    assert _state(node) == "wrap_up"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _state(node) != "available":
+        time.sleep(0.5)
+    assert _state(node) == "available"
