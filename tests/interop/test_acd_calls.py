@@ -96,3 +96,18 @@ def test_a_queued_caller_reaches_the_logged_in_agent(
     while time.monotonic() < deadline and _state(node) != "available":
         time.sleep(0.5)
     assert _state(node) == "available"
+    # The call's record: answered by 2001 after waiting in "sales", with its segments.
+    status, records = node.api("GET", f"/api/v1/call-records?called={NUMBER}", None, login=ADMIN)
+    assert status == 200 and records["total"] == 1, records
+    record = records["items"][0]
+    assert (record["outcome"], record["agent"], record["hangup_side"]) == (
+        "answered",
+        "2001",
+        "caller",
+    )
+    status, segments = node.api(
+        "GET", f"/api/v1/call-records/{record['id']}/segments", None, login=ADMIN
+    )
+    assert status == 200, segments
+    items = segments if isinstance(segments, list) else segments["items"]
+    assert [s["kind"] for s in items] == ["queue", "ring", "talk"]

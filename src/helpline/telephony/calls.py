@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from helpline.calls.models import CallOutcome, HangupSide, SegmentKind, SegmentResult
 from helpline.core.errors import ApiError, CapacityExceeded
 from helpline.ivr.port import CallGone, TransferKind, TransferTarget
 from helpline.media.backend import (
@@ -72,6 +73,7 @@ from helpline.routing.schedule import (
     FlowTarget,
     QueueTarget,
     Target,
+    VoicemailTarget,
     VxmlTarget,
 )
 from helpline.runtime import Runtime
@@ -87,6 +89,7 @@ from helpline.sip.ua import (
     CallCancelled,
     CallEnded,
     ClientAuth,
+    EndReason,
     IncomingCall,
     IncomingRequest,
     InDialogRequest,
@@ -100,6 +103,7 @@ from helpline.sip.ua import (
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
 from helpline.telephony.acd import Distributor, Offered
+from helpline.telephony.calllog import CallLog, Entry
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
 from helpline.telephony.fork import ForkSet, Relay
@@ -180,6 +184,8 @@ class Call:
     supervisors: list[Call] = field(default_factory=list)
     queued: bool = False
     """Waiting in (or offered from) an ACD queue."""
+    log: Entry = field(default_factory=Entry)
+    """The call's record (an empty entry for the built-in test services)."""
 
     @property
     def call_id(self) -> str:
@@ -215,6 +221,7 @@ class CallControl:
         self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
         self.leases = LeaseReleaser(runtime)
         self.acd = Distributor(runtime, self._ring_agents)
+        self.calllog = CallLog(runtime)
         self.selfservice = SelfService(runtime, self.notifier)
         self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
             runtime, load_routing, entities=ROUTING_ENTITIES
@@ -251,10 +258,14 @@ class CallControl:
         elif isinstance(event, CallCancelled):
             cancelled = next((c for c in self.calls.values() if c.key == event.call), None)
             if cancelled is not None:
+                cancelled.log.side = HangupSide.CALLER
                 self._enqueue(cancelled.call_id, lambda: self._end(cancelled))
         elif isinstance(event, CallEnded):
             ended = self._by_dialog.get(event.dialog)
             if ended is not None:
+                if event.reason is EndReason.REMOTE_BYE:
+                    by_caller = event.dialog == ended.dialog
+                    ended.log.side = HangupSide.CALLER if by_caller else HangupSide.AGENT
                 self._enqueue(ended.call_id, lambda: self._end(ended))
         elif isinstance(event, InDialogRequest):
             self._on_dialog(event.dialog, lambda call: self._in_dialog(call, event))
@@ -388,7 +399,13 @@ class CallControl:
             if caller.trunk is not None:
                 self._respond(event.call, 404)
                 return
-        call = await self._admit(event, tenant)
+        if builtin is not None:
+            direction = None
+        elif routes:
+            direction = CallDirection.OUTBOUND
+        else:
+            direction = CallDirection.INBOUND if trunk is not None else CallDirection.INTERNAL
+        call = await self._admit(event, tenant, direction)
         if call is None:
             return
         if builtin is Builtin.RING:
@@ -412,8 +429,14 @@ class CallControl:
             channel = self._channel(call)
             call.script = self._loop.create_task(self._script(call, prompt_test(channel)))
 
-    async def _admit(self, event: IncomingCall, tenant: SipTenant) -> Call | None:
-        """Take a line of the tenant for the call (503 when none is free)."""
+    async def _admit(
+        self,
+        event: IncomingCall,
+        tenant: SipTenant,
+        direction: CallDirection | None = CallDirection.INBOUND,
+    ) -> Call | None:
+        """Take a line of the tenant for the call (503 when none is free) and open its
+        record (none when ``direction`` is None: the built-in test services)."""
         try:
             await self._lease(tenant.id, LeaseKind.LINE, event.request.call_id)
         except CapacityExceeded:
@@ -421,6 +444,14 @@ class CallControl:
             return None
         call = Call(event.call, event.request, tenant)
         self.calls[call.call_id] = call
+        if direction is not None:
+            call.log = await self.calllog.open(
+                tenant.id,
+                call.call_id,
+                _user(call.request.from_.uri),
+                _user(call.request.uri),
+                direction,
+            )
         return call
 
     async def _lease(self, tenant_id: int, kind: LeaseKind, ref: str) -> None:
@@ -449,6 +480,7 @@ class CallControl:
             log.info(
                 "call %s from %r blocked (entry %d)", request.call_id, caller, decision.entry_id
             )
+            await self._blocked_record(event, tenant.id)
             if decision.sip_status is not None:
                 self._respond(event.call, decision.sip_status)
             elif decision.action is not BlockAction.DROP:
@@ -487,9 +519,21 @@ class CallControl:
             call.ivr_port = True
         await self._run_target(call, decision.target)
 
+    async def _blocked_record(self, event: IncomingCall, tenant_id: int) -> None:
+        request = event.request
+        entry = await self.calllog.open(
+            tenant_id,
+            request.call_id,
+            _user(request.from_.uri),
+            _user(request.uri),
+            CallDirection.INBOUND,
+        )
+        entry.outcome = CallOutcome.BLACKLISTED
+        await self.calllog.close(entry)
+
     async def _self_service(self, event: IncomingCall, tenant: SipTenant, target: Target) -> None:
         """Answer a call outside any service (an announcement to a blocked caller)."""
-        call = await self._admit(event, tenant)
+        call = await self._admit(event, tenant, None)
         if call is not None:
             await self._run_target(call, target)
 
@@ -500,6 +544,10 @@ class CallControl:
         channel = self._channel(call)
         if isinstance(target, QueueTarget) and await self.queue(call, target.queue):
             return
+        if isinstance(target, FlowTarget | VxmlTarget):
+            await self.calllog.segment(call.log, SegmentKind.IVR)
+        elif isinstance(target, VoicemailTarget):
+            await self.calllog.segment(call.log, SegmentKind.VOICEMAIL)
         hang_up = channel.hang_up
         call.script = self._loop.create_task(
             self._script(call, self.selfservice.run(channel, target, hang_up))
@@ -659,6 +707,7 @@ class CallControl:
         """A script hands the answered call on: voicemail, a phone, or out a number."""
         port = call.channel
         if where.kind is TransferKind.VOICEMAIL and port is not None:
+            await self.calllog.segment(call.log, SegmentKind.VOICEMAIL)
             await self.selfservice.voicemail(
                 port,
                 lambda db: voicemail.box_for_call(db, tenant_id=call.tenant.id, name=where.target),
@@ -704,6 +753,7 @@ class CallControl:
         if out is None:
             return
         out.callee = username
+        await self.calllog.segment(call.log, SegmentKind.RING, agent=username)
         body = serialize_bytes(out.offer)
         caller = call.request.from_
         callee = NameAddr(SipUri(call.tenant.realm, username))
@@ -803,6 +853,8 @@ class CallControl:
             await self.media.release_endpoint(out.media.endpoint)
         if not out.offered.done():
             out.offered.set_result(Offered(status))
+        if not call.ended:
+            await self.calllog.segment(call.log, SegmentKind.QUEUE, ended=SegmentResult.NO_ANSWER)
 
     def _cancel_branches(self, branches: tuple[TransactionKey, ...]) -> None:
         now = self._loop.time()
@@ -867,6 +919,7 @@ class CallControl:
         if out.offered is not None and not out.offered.done():
             out.answered_by = out.accounts.get(event.call)
             out.offered.set_result(Offered(200, out.answered_by))
+        await self.calllog.answered(call.log, out.answered_by or out.callee or out.dialed)
         if self.runtime.settings.record_calls:
             await self._record(call, event.response)
 
@@ -926,6 +979,7 @@ class CallControl:
         call.queued = True
         with contextlib.suppress(MediaBackendError):
             await self.media.attach_moh(call.media.endpoint, config.music_on_hold)
+        await self.calllog.segment(call.log, SegmentKind.QUEUE, queue=name)
         if not await self.acd.join(
             call.tenant.id, call.call_id, name, priority=priority, skills=skills
         ):
@@ -972,6 +1026,7 @@ class CallControl:
             return
         out.offered = future
         out.callee = contacts[0][0]
+        await self.calllog.segment(call.log, SegmentKind.RING, agent=out.callee)
         body = serialize_bytes(out.offer)
         caller = call.request.from_
         now = self._loop.time()
@@ -1154,6 +1209,7 @@ class CallControl:
                 await routing.release_service_slot(
                     conn, service_id=call.service_id, ref=call.call_id
                 )
+        await self.calllog.close(call.log)
 
     def _release_ivr_port(self, call: Call) -> None:
         """The call leaves self-service: its IVR port is free again."""
@@ -1168,6 +1224,11 @@ def _measure(path: Path) -> tuple[float, int]:
         return check_wav(path).duration, path.stat().st_size
     except (OSError, MediaError):
         return 0.0, 0
+
+
+def _user(uri: object) -> str:
+    """The user part of a SIP URI ("" for others)."""
+    return (uri.user or "") if isinstance(uri, SipUri) else ""
 
 
 def _is_sdp(response: Response) -> bool:
