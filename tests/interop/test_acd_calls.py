@@ -6,7 +6,9 @@ then hears the agent (2 kHz) and the agent goes to wrap-up, then available."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ ADMIN = ("demo", "admin", "demo-web-pass")
 AGENT_WEB = ("demo", "agent2001", "demo-web-pass")
 CALLER_RTP = 16000
 NUMBER = "5200"
+LISTENER = Path(__file__).with_name("ws_listen.py")
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +70,13 @@ def test_a_queued_caller_reaches_the_logged_in_agent(
             "PUT", "/api/v1/agents/me/state", {"state": "available"}, login=AGENT_WEB
         )
         assert status == 200, me
+    listener = ns.popen(
+        [sys.executable, str(LISTENER), str(node.http_port), *AGENT_WEB, "25"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert listener.stdout is not None
+    assert listener.stdout.readline().strip() == "ready"
     agent = _agent(ns, node, audio, 14)
     try:
         _registered(node, "2001")
@@ -87,6 +97,14 @@ def test_a_queued_caller_reaches_the_logged_in_agent(
         if agent.poll() is None:
             agent.kill()
             agent.communicate(timeout=10)
+    listener.terminate()
+    events = [json.loads(line) for line in listener.communicate(timeout=20)[0].splitlines()]
+    names = [e["event"] for e in events]
+    # The agent's desktop hears of the offer (screen pop), the answer and the end.
+    offered = next(e for e in events if e["event"] == "acd.call_offered")
+    assert offered["queue"] == "sales" and offered["called"] == NUMBER and offered["caller"]
+    assert names.index("acd.call_offered") < names.index("acd.call_answered")
+    assert names.index("acd.call_answered") < names.index("acd.call_ended")
     heard = captured[0].pcm(CALLER_RTP)
     # music on hold while the agent's phone rang (1 s), then the agent's 2 kHz
     assert abs(frequency_of(heard[-2 * 8000 * 3 :], skip=0.5) - 2000) < 15

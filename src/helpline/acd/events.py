@@ -29,3 +29,43 @@ class AgentStateChanged(Event):
     since: datetime
     call_id: str | None
     queue_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOffered(Event):
+    """A queued call rings an agent's phones: the screen pop (``user_id``: the agent).
+
+    ``data`` carries what the caller told the IVR (digits, variables) and the queue."""
+
+    name: ClassVar[str] = "acd.call_offered"
+    audience: ClassVar[Audience] = Audience.AGENT
+    agent_id: int
+    username: str
+    call_id: str
+    queue: str
+    caller: str
+    called: str
+    data: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAnswered(Event):
+    """The agent took the offered call."""
+
+    name: ClassVar[str] = "acd.call_answered"
+    audience: ClassVar[Audience] = Audience.AGENT
+    agent_id: int
+    username: str
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFinished(Event):
+    """The agent's call ended; wrap-up follows."""
+
+    name: ClassVar[str] = "acd.call_ended"
+    audience: ClassVar[Audience] = Audience.AGENT
+    agent_id: int
+    username: str
+    call_id: str

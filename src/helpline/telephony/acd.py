@@ -43,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from helpline.acd import presence
 from helpline.acd.board import AgentInfo, Board, Caller, Membership, QueueConfig
-from helpline.acd.events import AgentStateChanged
+from helpline.acd.events import AgentStateChanged, CallAnswered, CallFinished, CallOffered
 from helpline.acd.presence import BoardAgent, StoredState
 from helpline.acd.schemas import QueueOut
 from helpline.acd.state import (
@@ -95,6 +95,18 @@ class _Tenant:
     by_account: dict[str, str] = field(default_factory=dict)
     callers: dict[str, Caller] = field(default_factory=dict)
     """Callers taken off the board while their offer rings."""
+    pops: dict[str, ScreenPop] = field(default_factory=dict)
+    """What each waiting caller's offer shows the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenPop:
+    """What an agent's desktop is told about an offered call."""
+
+    queue: str
+    caller: str
+    called: str
+    data: dict[str, str] = field(default_factory=dict)
 
 
 class Distributor:
@@ -177,6 +189,7 @@ class Distributor:
         *,
         priority: int = 0,
         skills: dict[str, int] | None = None,
+        pop: ScreenPop | None = None,
     ) -> bool:
         """Put an answered caller in ``queue``; False if there is no such queue or it
         is full (the caller then needs another destination)."""
@@ -197,6 +210,7 @@ class Distributor:
         ):
             return False
         acd.board.add_caller(caller)
+        acd.pops[call_id] = pop or ScreenPop(queue, "", "")
         self.dispatch(tenant_id)
         return True
 
@@ -206,6 +220,7 @@ class Distributor:
         if acd is None:
             return
         acd.callers.pop(call_id, None)
+        acd.pops.pop(call_id, None)
         with contextlib.suppress(KeyError):
             acd.board.remove_caller(call_id)
 
@@ -231,9 +246,24 @@ class Distributor:
             caller = acd.board.remove_caller(assignment.call_id)
             acd.callers[assignment.call_id] = caller
             queue = acd.board.queue(assignment.queue_id)
+            pop = acd.pops.get(assignment.call_id) or ScreenPop("", "", "")
             for agent_id in assignment.agent_ids:
                 self._event(tenant_id, acd, agent_id, Offer(assignment.call_id, queue.policy))
                 acd.board.record_offer(assignment.queue_id, agent_id)
+                agent = acd.agents[agent_id]
+                self.runtime.bus.publish(
+                    CallOffered(
+                        tenant_id=tenant_id,
+                        user_id=agent.user_id,
+                        agent_id=agent.agent_id,
+                        username=agent.username,
+                        call_id=assignment.call_id,
+                        queue=pop.queue,
+                        caller=pop.caller,
+                        called=pop.called,
+                        data=dict(pop.data),
+                    )
+                )
             task = self._loop.create_task(self._offer(tenant_id, acd, assignment))
             self._offers.add(task)
             task.add_done_callback(self._offers.discard)
@@ -255,6 +285,17 @@ class Distributor:
         for agent_id in assignment.agent_ids:
             if result.status == 200 and agent_id == winner:
                 self._event(tenant_id, acd, agent_id, Answer(assignment.call_id))
+                agent = acd.agents[agent_id]
+                self.runtime.bus.publish(
+                    CallAnswered(
+                        tenant_id=tenant_id,
+                        user_id=agent.user_id,
+                        agent_id=agent.agent_id,
+                        username=agent.username,
+                        call_id=assignment.call_id,
+                        queue=queue.name,
+                    )
+                )
             else:
                 cause = (
                     OfferFailure.UNREACHABLE
@@ -276,6 +317,17 @@ class Distributor:
         if acd is None or agent_id is None:
             return
         self._event(tenant_id, acd, agent_id, CallEnded(call_id))
+        agent = acd.agents[agent_id]
+        self.runtime.bus.publish(
+            CallFinished(
+                tenant_id=tenant_id,
+                user_id=agent.user_id,
+                agent_id=agent.agent_id,
+                username=agent.username,
+                call_id=call_id,
+            )
+        )
+        acd.pops.pop(call_id, None)
         self.dispatch(tenant_id)
 
     # -- agents -------------------------------------------------------------------------

@@ -102,7 +102,7 @@ from helpline.sip.ua import (
 )
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
-from helpline.telephony.acd import Distributor, Offered
+from helpline.telephony.acd import Distributor, Offered, ScreenPop
 from helpline.telephony.calllog import CallLog, Entry
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
@@ -715,7 +715,7 @@ class CallControl:
             self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
         if where.kind is TransferKind.QUEUE and port is not None:
-            if not await self.queue(call, where.target, where.priority, where.skills):
+            if not await self.queue(call, where.target, where.priority, where.skills, where.data):
                 await self.selfservice.announce(port, BUSY_PROMPT)
                 self._enqueue(call.call_id, lambda: self._hang_up(call))
             return
@@ -967,7 +967,12 @@ class CallControl:
             )
 
     async def queue(
-        self, call: Call, name: str, priority: int = 0, skills: dict[str, int] | None = None
+        self,
+        call: Call,
+        name: str,
+        priority: int = 0,
+        skills: dict[str, int] | None = None,
+        data: dict[str, str] | None = None,
     ) -> bool:
         """Put the answered call in the ACD queue ``name`` with its music on hold;
         False when there is no such queue or it is full."""
@@ -980,8 +985,14 @@ class CallControl:
         with contextlib.suppress(MediaBackendError):
             await self.media.attach_moh(call.media.endpoint, config.music_on_hold)
         await self.calllog.segment(call.log, SegmentKind.QUEUE, queue=name)
+        pop = ScreenPop(
+            name,
+            _user(call.request.from_.uri),
+            _user(call.request.uri),
+            {k: str(v) for k, v in (data or {}).items()},
+        )
         if not await self.acd.join(
-            call.tenant.id, call.call_id, name, priority=priority, skills=skills
+            call.tenant.id, call.call_id, name, priority=priority, skills=skills, pop=pop
         ):
             call.queued = False
             with contextlib.suppress(MediaBackendError):
