@@ -129,3 +129,59 @@ def test_a_queued_caller_reaches_the_logged_in_agent(
     assert status == 200, segments
     items = segments if isinstance(segments, list) else segments["items"]
     assert [s["kind"] for s in items] == ["queue", "ring", "talk"]
+
+
+def test_no_answer_goes_to_the_next_agent_and_counts_as_missed(
+    ns: Namespace, node: Node, audio: Path
+) -> None:
+    # Linear hunting with a short ring: 2001 (first in member order) never answers.
+    status, queues = node.api("GET", "/api/v1/queues", None, login=ADMIN)
+    (sales,) = [q for q in queues["items"] if q["name"] == "sales"]
+    body = {"strategy": "linear", "ring_timeout": 3, "wrap_up_seconds": 1}
+    status, answer = node.api("PATCH", f"/api/v1/queues/{sales['id']}", body, login=ADMIN)
+    assert status == 200, answer
+    for web in (AGENT_WEB, ("demo", "agent2002", "demo-web-pass")):
+        deadline = time.monotonic() + 20  # 2001 may still be in wrap-up from the last test
+        while time.monotonic() < deadline:
+            status, me = node.api("POST", "/api/v1/agents/me/login", {}, login=web)
+            if me.get("state") == "available":
+                break
+            node.api("PUT", "/api/v1/agents/me/state", {"state": "available"}, login=web)
+            status, me = node.api("GET", "/api/v1/agents/me/state", None, login=web)
+            if me.get("state") == "available":
+                break
+            time.sleep(0.5)
+        assert me["state"] == "available", me
+    ringing = _agent(ns, node, audio, 14, user="2001", answer="agent_ring.xml", port=5074)
+    answering = _agent(ns, node, audio, 14, user="2002", port=5078, rtp=17400)
+    try:
+        _registered(node, "2001")
+        _registered(node, "2002")
+        result = sipp(
+            ns,
+            node,
+            "caller_tone.xml",
+            *("-s", NUMBER, "-mi", "127.0.0.1", "-mp", str(CALLER_RTP)),
+            *("-d", "9000", "-m", "1"),
+            cwd=audio,
+            timeout=40,
+        )
+        assert result.returncode == 0, result.stderr[-2000:] + "\n".join(node.output[-30:])
+    finally:
+        for proc in (ringing, answering):
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=10)
+    status, me = node.api("GET", "/api/v1/agents/me/state", None, login=AGENT_WEB)
+    assert status == 200 and me["missed_offers"] == 1, me
+    status, records = node.api(
+        "GET", f"/api/v1/call-records?called={NUMBER}&limit=1", None, login=ADMIN
+    )
+    record = records["items"][0]
+    assert (record["agent"], record["outcome"]) == ("2002", "answered"), str(record)
+    status, segments = node.api(
+        "GET", f"/api/v1/call-records/{record['id']}/segments", None, login=ADMIN
+    )
+    items = segments if isinstance(segments, list) else segments["items"]
+    rings = [(s["kind"], s["agent"], s["result"]) for s in items if s["kind"] == "ring"]
+    assert rings == [("ring", "2001", "no_answer"), ("ring", "2002", "answered")], items
