@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from helpline.media._audioop import audioop
 from tests.interop.audio import frequency_of, sniff
 from tests.interop.harness import Namespace, Node, helpline, sipp
 from tests.interop.test_b2bua import _agent, _registered
@@ -106,7 +107,11 @@ def test_a_queued_caller_reaches_the_logged_in_agent(
     assert names.index("acd.call_offered") < names.index("acd.call_answered")
     assert names.index("acd.call_answered") < names.index("acd.call_ended")
     heard = captured[0].pcm(CALLER_RTP)
-    # music on hold while the agent's phone rang (1 s), then the agent's 2 kHz
+    # music on hold while the agent's phone rang (1 s): sound, and not the agent's tone
+    moh = heard[: 2 * 4000]
+    assert audioop.rms(moh, 2) > 300, audioop.rms(moh, 2)
+    assert abs(frequency_of(moh, skip=0.1) - 2000) > 50
+    # then the agent's 2 kHz
     assert abs(frequency_of(heard[-2 * 8000 * 3 :], skip=0.5) - 2000) < 15
     # wrap-up (10 s in the demo queue), then available again
     assert _state(node) == "wrap_up"

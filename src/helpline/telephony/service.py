@@ -17,18 +17,22 @@ import secrets
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from helpline.media.backend import MediaBackend
+from helpline.media.backend import MediaBackend, WavSource
+from helpline.prompts.library import SYSTEM_DIR
 from helpline.runtime import Runtime
 from helpline.sip.ua import LocalAddress
 from helpline.telephony.abuse import Edge
 from helpline.telephony.calls import CallControl
 from helpline.telephony.core import SipCore, StreamSession
 from helpline.telephony.tls import ensure_self_signed, server_context
-from helpline.telephony.transport import ListenConfig, Listeners
+from helpline.telephony.transport import ListenConfig, Listeners, client_context
 from helpline.telephony.trunk_registrations import TrunkRegistrations, database_loader
 from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
+
+#: The music-on-hold class every node defines (the shipped original music).
+DEFAULT_MOH = "default"
 
 
 class _Stream:
@@ -75,8 +79,9 @@ class SipService:
             tls_port=settings.sip_tls_port,
             ws_port=settings.sip_ws_port,
             tls=tls,
+            client_tls=client_context(settings.sip_tls_ca),
         )
-        self.listeners = Listeners(self, config)
+        self.listeners = Listeners(self, config, failed=self.send_failed)
         self.calls: CallControl | None = None
         self.trunks: TrunkRegistrations | None = None
         self.running = False
@@ -96,6 +101,12 @@ class SipService:
     def open_stream(self, source: Address, transport: Transport) -> _Stream:
         """A stream session for a new connection."""
         return _Stream(self, self.core.open_stream(source, transport))
+
+    def send_failed(self, out: Outgoing) -> None:
+        """A message the listeners could not deliver: its transaction fails at once."""
+        for again in self.core.send_failed(out, asyncio.get_running_loop().time()):
+            self.listeners.send(again)
+        self.after_input()
 
     def after_input(self) -> None:
         """Dispatch queued call events and let the timer task re-plan."""
@@ -132,6 +143,9 @@ class SipService:
             reload_seconds=self.runtime.settings.trunk_reload_seconds,
         )
         self.calls.answers = self.trunks.on_answer
+        await self.media.define_moh(
+            DEFAULT_MOH, [WavSource(str(SYSTEM_DIR / "common" / "moh" / f"{DEFAULT_MOH}.wav"))]
+        )
         await self.listeners.start()
         self.running = True
         self.trunks.start()
