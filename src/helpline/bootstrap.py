@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.acd.demo import load_demo_acd
 from helpline.config import Settings
 from helpline.core.passwords import generate_password, hash_password
+from helpline.customers.demo import load_demo_customers
 from helpline.demo.content import load_content
+from helpline.kb.demo import load_demo_articles
 from helpline.tenants import service as tenants
 from helpline.tenants.models import SYSTEM_TENANT, Tenant, Tier
 from helpline.tenants.schemas import TenantCreate
@@ -128,5 +130,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
             )
     await load_content(session, settings=settings, tenant=tenant)
     await load_demo_acd(session, tenant.id)
+    await load_demo_articles(session, tenant.id)
+    await load_demo_customers(session, tenant.id)
     log.info("demo tenant %r loaded", DEMO_TENANT)
     return created

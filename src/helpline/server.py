@@ -9,6 +9,7 @@ database pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import signal
@@ -32,6 +33,9 @@ from helpline.runtime import Runtime
 from helpline.telephony.service import SipService
 from helpline.tenants import service as tenants
 from helpline.voicemail import service as voicemail
+from helpline.voicemail.notify import SmtpConfig
+from helpline.webhooks.delivery import WebhookBridge, WebhookSender
+from helpline.workorders.notify import WorkOrderNotifier
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +159,14 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
         sip = SipService(runtime, media)
         await sip.start()
         runtime.listeners["sip"] = sip
+        sender = WebhookSender(runtime)
+        background = [
+            loop.create_task(sender.run()),
+            loop.create_task(WebhookBridge(runtime).run()),
+            loop.create_task(
+                WorkOrderNotifier(SmtpConfig.from_settings(settings)).run(runtime.bus)
+            ),
+        ]
         config = uvicorn.Config(
             create_app(runtime),
             host=settings.http_host,
@@ -175,6 +187,11 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
         try:
             await server.serve()
         finally:
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sender.aclose()
             await sip.stop()
             await media.close()
     finally:

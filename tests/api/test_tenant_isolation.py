@@ -56,6 +56,24 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/agents/me/login": {},
     "POST /api/v1/agents/me/logout": {},
     "PUT /api/v1/agents/me/state": {"state": "available"},
+    "POST /api/v1/customers": {"name": "made-by-a", "phones": [{"number": "+12015550123"}]},
+    "POST /api/v1/customers/import": {},
+    "PUT /api/v1/customer-settings": {"default_region": "US"},
+    "POST /api/v1/kb/categories": {"name": "made-by-a"},
+    "POST /api/v1/kb/articles": {"title": "made-by-a", "body": "made-by-a"},
+    "POST /api/v1/departments": {"name": "made-by-a"},
+    "PUT /api/v1/sla-targets": {
+        "targets": [{"priority": "urgent", "first_response_minutes": 5, "resolution_minutes": 60}]
+    },
+    "POST /api/v1/workorders": {"title": "made-by-a"},
+    "POST /api/v1/workorders/inbound-email": {
+        "message": "From: a@example.com\nSubject: made-by-a\n\nhi\n"
+    },
+    "POST /api/v1/webhooks": {
+        "name": "made-by-a",
+        "url": "http://127.0.0.1:9/hook",
+        "events": ["workorder.changed"],
+    },
     "POST /api/v1/vxml-documents": {"name": "made-by-a", "source": VXML},
     "POST /api/v1/flows": {"name": "made-by-a"},
     "POST /api/v1/flows/validate": {"start": "a", "nodes": {"a": {"type": "hangup"}}},
@@ -193,6 +211,56 @@ async def world(runtime: Runtime) -> World:
     }
     for made in acd.values():
         assert made.status_code == 201, made.text
+    hook = await b.post(
+        "/api/v1/webhooks",
+        json={"name": MARK, "url": "http://127.0.0.1:9/hook", "events": ["workorder.changed"]},
+    )
+    assert hook.status_code == 201, hook.text
+    dept = await b.post("/api/v1/departments", json={"name": MARK, "description": MARK})
+    assert dept.status_code == 201, dept.text
+    order = await b.post(
+        "/api/v1/workorders",
+        json={"title": MARK, "description": MARK, "department_id": dept.json()["id"]},
+    )
+    assert order.status_code == 201, order.text
+    order_id = order.json()["id"]
+    comment = await b.post(f"/api/v1/workorders/{order_id}/comments", json={"body": MARK})
+    assert comment.status_code == 201, comment.text
+    attachment = await b.post(
+        f"/api/v1/workorders/{order_id}/attachments",
+        files={"file": (f"{MARK}.txt", b"x", "text/plain")},
+    )
+    assert attachment.status_code == 201, attachment.text
+    customer = await b.post(
+        "/api/v1/customers",
+        json={"name": MARK, "phones": [{"number": "+8613800138000"}], "notes": MARK},
+    )
+    assert customer.status_code == 201, customer.text
+    customer_id = customer.json()["id"]
+    customer_note = await b.post(f"/api/v1/customers/{customer_id}/notes", json={"body": MARK})
+    assert customer_note.status_code == 201, customer_note.text
+    customer_event = await b.post(
+        f"/api/v1/customers/{customer_id}/events", json={"kind": "order", "title": MARK}
+    )
+    assert customer_event.status_code == 201, customer_event.text
+    category = await b.post("/api/v1/kb/categories", json={"name": MARK})
+    assert category.status_code == 201, category.text
+    article = await b.post(
+        "/api/v1/kb/articles",
+        json={
+            "title": MARK,
+            "body": MARK,
+            "tags": [MARK],
+            "queues": [MARK],
+            "ivr_nodes": [MARK],
+            "category_id": category.json()["id"],
+        },
+    )
+    assert article.status_code == 201, article.text
+    published_article = await b.post(f"/api/v1/kb/articles/{article.json()['id']}/publish")
+    assert published_article.status_code == 201, published_article.text
+    deliveries = await b.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries")
+    delivery_id = deliveries.json()["items"][0]["id"]
     flow = await b.post("/api/v1/flows", json={"name": MARK, "description": MARK})
     assert flow.status_code == 201, flow.text
     published = await b.post(f"/api/v1/flows/{flow.json()['id']}/publish")
@@ -275,6 +343,16 @@ async def world(runtime: Runtime) -> World:
         "record_id": call_record.id,
         "disposition_id": disposition.json()["id"],
         **{name: made.json()["id"] for name, made in acd.items()},
+        "department_id": dept.json()["id"],
+        "work_order_id": order_id,
+        "attachment_id": attachment.json()["id"],
+        "webhook_id": hook.json()["id"],
+        "delivery_id": delivery_id,
+        "article_id": article.json()["id"],
+        "customer_id": customer_id,
+        "note_id": customer_note.json()["id"],
+        "event_id": customer_event.json()["id"],
+        "category_id": category.json()["id"],
     }
     return w
 
@@ -299,8 +377,28 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/queue-events", params={"limit": 500})).text,
         *[
             (await w.b.get(f"/api/v1/{what}", params={"limit": 500})).text
-            for what in ("queues", "skills", "teams", "reason-codes", "agents")
+            for what in (
+                "queues",
+                "skills",
+                "teams",
+                "reason-codes",
+                "agents",
+                "departments",
+                "workorders",
+                "webhooks",
+                f"webhooks/{w.ids['webhook_id']}/deliveries",
+                f"workorders/{w.ids['work_order_id']}/comments",
+            )
         ],
+        (await w.b.get("/api/v1/sla-targets")).text,
+        (await w.b.get("/api/v1/kb/categories")).text,
+        (await w.b.get("/api/v1/customers", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/customer-settings")).text,
+        (await w.b.get(f"/api/v1/customers/{w.ids['customer_id']}/notes")).text,
+        (await w.b.get(f"/api/v1/customers/{w.ids['customer_id']}/events")).text,
+        (await w.b.get("/api/v1/kb/articles", params={"limit": 500})).text,
+        (await w.b.get(f"/api/v1/kb/articles/{w.ids['article_id']}/draft")).text,
+        (await w.b.get(f"/api/v1/kb/articles/{w.ids['article_id']}/versions")).text,
         (await w.b.get("/api/v1/vxml-documents", params={"limit": 500})).text,
         (await w.b.get("/api/v1/flows", params={"limit": 500})).text,
         (await w.b.get("/api/v1/voicemail-boxes", params={"limit": 500})).text,

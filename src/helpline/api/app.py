@@ -16,10 +16,12 @@ from helpline.audit.router import router as audit_router
 from helpline.auth.router import router as auth_router
 from helpline.calls.router import router as calls_router
 from helpline.core.errors import ApiError
+from helpline.customers.router import router as customers_router
 from helpline.demo.router import router as demo_router
 from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
 from helpline.ivr.router import router as ivr_router
+from helpline.kb.router import router as kb_router
 from helpline.prompts.router import router as prompts_router
 from helpline.recordings.router import router as recordings_router
 from helpline.registrations.router import router as registrations_router
@@ -31,6 +33,8 @@ from helpline.users.router import router as users_router
 from helpline.voicemail.router import router as voicemail_router
 from helpline.vxml.router import router as vxml_router
 from helpline.web.router import router as web_router
+from helpline.webhooks.router import router as webhooks_router
+from helpline.workorders.router import router as workorders_router
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,15 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     vxml_router,
     routing_router,
     ivr_router,
+    kb_router,
     audit_router,
     events_router,
     voicemail_router,
     calls_router,
+    customers_router,
     acd_router,
+    workorders_router,
+    webhooks_router,
 )
 
 

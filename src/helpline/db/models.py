@@ -16,10 +16,19 @@ from helpline.calls.models import CallRecord as CallRecord
 from helpline.calls.models import CallSegment as CallSegment
 from helpline.calls.models import Disposition as Disposition
 from helpline.calls.models import QueueEvent as QueueEvent
+from helpline.customers.models import Customer as Customer
+from helpline.customers.models import CustomerEvent as CustomerEvent
+from helpline.customers.models import CustomerNote as CustomerNote
+from helpline.customers.models import CustomerPhone as CustomerPhone
+from helpline.customers.models import CustomerSettings as CustomerSettings
 from helpline.db.base import Base
 from helpline.ivr.models import Flow as Flow
 from helpline.ivr.models import FlowVersion as FlowVersion
 from helpline.ivr.models import IvrPathStep as IvrPathStep
+from helpline.kb.models import Article as Article
+from helpline.kb.models import ArticleLabel as ArticleLabel
+from helpline.kb.models import ArticleVersion as ArticleVersion
+from helpline.kb.models import Category as Category
 from helpline.prompts.models import Prompt
 from helpline.recordings.models import Recording
 from helpline.registrations.models import Registration
@@ -29,6 +38,16 @@ from helpline.trunks.models import Trunk
 from helpline.users.models import SipAccount, User
 from helpline.voicemail.models import VoicemailBox, VoicemailMessage
 from helpline.vxml.models import VxmlDocument as VxmlDocument
+from helpline.webhooks.models import Webhook as Webhook
+from helpline.webhooks.models import WebhookDelivery as WebhookDelivery
+from helpline.workorders.models import Department as Department
+from helpline.workorders.models import DepartmentMember as DepartmentMember
+from helpline.workorders.models import SlaPolicy as SlaPolicy
+from helpline.workorders.models import TimelineEntry as TimelineEntry
+from helpline.workorders.models import WorkOrder as WorkOrder
+from helpline.workorders.models import WorkOrderAttachment as WorkOrderAttachment
+from helpline.workorders.models import WorkOrderComment as WorkOrderComment
+from helpline.workorders.models import WorkOrderWatcher as WorkOrderWatcher
 
 __all__ = [
     "AccessNumber",

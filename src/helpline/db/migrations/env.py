@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from helpline.db.engine import create_engine
 from helpline.db.models import Base
+from helpline.kb.search import include_name
 
 target_metadata = Base.metadata
 
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=include_name,
         compare_type=True,
     )
     with context.begin_transaction():

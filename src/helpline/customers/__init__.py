@@ -1,0 +1,1 @@
+"""Customer records (CRM): profiles, phone lookup for screen pop, timeline, events."""

@@ -1,0 +1,1 @@
+"""Knowledge base: articles agents search during calls, in English, Chinese and Korean."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: per-tenant subscriptions, signed deliveries, retries, a delivery log."""

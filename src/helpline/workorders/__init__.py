@@ -1,0 +1,1 @@
+"""Work orders (tickets): departments, workflow, SLA, comments, attachments, watchers."""

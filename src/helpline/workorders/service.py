@@ -1,0 +1,1164 @@
+"""Work orders of a tenant: departments, SLA targets, the workflow, comments, attachments,
+watchers, search, and creation from a call or an e-mail.
+
+Every change writes a timeline entry, queues a ``workorder.changed`` webhook delivery
+(:func:`helpline.webhooks.service.publish`, in the same transaction) and a
+:class:`~helpline.workorders.notify.WorkOrderChanged` bus event naming the staff to
+e-mail.  Departments and SLA targets are configuration and go to the audit log; work
+orders have their own timeline instead.  Functions take ``now`` so that SLA times can be
+tested with a fixed clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.audit import service as audit
+from helpline.auth.principal import Principal
+from helpline.calls.models import CallRecord
+from helpline.core.errors import ApiError, Conflict, NotFound
+from helpline.core.pagination import PageParams, paginate
+from helpline.db.base import get_owned, utcnow
+from helpline.runtime import queue_event
+from helpline.users.models import User
+from helpline.webhooks import service as webhooks
+from helpline.webhooks.models import WebhookEvent
+from helpline.workorders import sla
+from helpline.workorders.models import (
+    MAX_FILENAME_LENGTH,
+    MAX_TITLE_LENGTH,
+    Department,
+    DepartmentMember,
+    SlaPolicy,
+    Source,
+    TimelineEntry,
+    TimelineKind,
+    WorkOrder,
+    WorkOrderAttachment,
+    WorkOrderComment,
+    WorkOrderWatcher,
+)
+from helpline.workorders.notify import WorkOrderChanged
+from helpline.workorders.schemas import (
+    NULLABLE,
+    CommentCreate,
+    DepartmentCreate,
+    DepartmentUpdate,
+    SearchFilters,
+    SlaTargetsPut,
+    StatusChange,
+    WorkOrderCreate,
+    WorkOrderUpdate,
+)
+from helpline.workorders.sla import Priority, Status
+
+DEPARTMENT_AUDITED = ("name", "description", "email")
+MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
+ATTACHMENT_DIR: Final = "workorders"
+_THREAD = re.compile(r"\[WO-(\d+)\]")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+CustomerLookup = Callable[[AsyncSession, int, str], Awaitable[int | None]]
+"""``(session, tenant_id, phone number) -> customer id``: how a call finds its customer
+(the customer records provide it; without one only an explicit ``customer_id`` is set)."""
+
+
+# Departments -----------------------------------------------------------------------
+
+
+async def _check_users(session: AsyncSession, tenant_id: int, user_ids: Iterable[int]) -> None:
+    wanted = set(user_ids)
+    if not wanted:
+        return
+    found = set(
+        (
+            await session.execute(
+                select(User.id).where(User.tenant_id == tenant_id, User.id.in_(wanted))
+            )
+        ).scalars()
+    )
+    if missing := sorted(wanted - found):
+        raise NotFound("no such user", details={"user_ids": missing})
+
+
+async def _member_ids(session: AsyncSession, department_ids: Sequence[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {d: [] for d in department_ids}
+    if department_ids:
+        rows = await session.execute(
+            select(DepartmentMember.department_id, DepartmentMember.user_id)
+            .where(DepartmentMember.department_id.in_(department_ids))
+            .order_by(DepartmentMember.user_id)
+        )
+        for department_id, user_id in rows:
+            out[department_id].append(user_id)
+    return out
+
+
+async def department_views(
+    session: AsyncSession, departments: Sequence[Department]
+) -> list[dict[str, Any]]:
+    """The API view of ``departments`` with their members' user ids."""
+    members = await _member_ids(session, [d.id for d in departments])
+    return [
+        {
+            "id": d.id,
+            "name": d.name,
+            "description": d.description,
+            "email": d.email,
+            "member_ids": members[d.id],
+            "created_at": d.created_at,
+            "updated_at": d.updated_at,
+        }
+        for d in departments
+    ]
+
+
+async def _department_name_free(
+    session: AsyncSession, tenant_id: int, name: str, *, own_id: int | None = None
+) -> None:
+    stmt = select(Department.id).where(Department.tenant_id == tenant_id, Department.name == name)
+    if own_id is not None:
+        stmt = stmt.where(Department.id != own_id)
+    if (await session.execute(stmt)).first() is not None:
+        raise Conflict(f"department {name!r} exists", error_id="department_name_taken")
+
+
+async def _set_members(
+    session: AsyncSession, department: Department, user_ids: Sequence[int]
+) -> None:
+    await _check_users(session, department.tenant_id, user_ids)
+    await session.execute(
+        delete(DepartmentMember).where(DepartmentMember.department_id == department.id)
+    )
+    session.add_all(
+        DepartmentMember(tenant_id=department.tenant_id, department_id=department.id, user_id=u)
+        for u in dict.fromkeys(user_ids)
+    )
+
+
+async def list_departments(
+    session: AsyncSession, *, principal: Principal, params: PageParams
+) -> tuple[list[Department], int]:
+    """The departments of the principal's tenant, by name."""
+    return await paginate(
+        session,
+        select(Department).where(Department.tenant_id == principal.tenant_id),
+        params,
+        sortable={"id": Department.id, "name": Department.name},
+        default_sort=(Department.name,),
+    )
+
+
+async def get_department(
+    session: AsyncSession, *, principal: Principal, department_id: int
+) -> Department:
+    """A department of the principal's tenant."""
+    return await get_owned(
+        session, Department, department_id, tenant_id=principal.tenant_id, what="department"
+    )
+
+
+async def create_department(
+    session: AsyncSession, *, principal: Principal, data: DepartmentCreate
+) -> Department:
+    """A new department with its members."""
+    await _department_name_free(session, principal.tenant_id, data.name)
+    department = Department(
+        tenant_id=principal.tenant_id,
+        name=data.name,
+        description=data.description,
+        email=data.email,
+    )
+    session.add(department)
+    await session.flush()
+    await _set_members(session, department, data.member_ids)
+    await audit.log_change(
+        session,
+        actor=principal,
+        tenant_id=principal.tenant_id,
+        action="create",
+        entity="department",
+        obj=department,
+        fields=DEPARTMENT_AUDITED,
+    )
+    return department
+
+
+async def update_department(
+    session: AsyncSession, *, principal: Principal, department_id: int, data: DepartmentUpdate
+) -> Department:
+    """Change a department; ``member_ids`` replaces its members, ``email: null`` clears."""
+    department = await get_department(session, principal=principal, department_id=department_id)
+    before = audit.snapshot(department, DEPARTMENT_AUDITED)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    member_ids = changes.pop("member_ids", None)
+    if changes.get("name") is not None:
+        await _department_name_free(
+            session, department.tenant_id, changes["name"], own_id=department.id
+        )
+    audit.apply_changes(department, changes, nullable=("email",))
+    if member_ids is not None:
+        await _set_members(session, department, member_ids)
+    await audit.log_change(
+        session,
+        actor=principal,
+        tenant_id=department.tenant_id,
+        action="update",
+        entity="department",
+        obj=department,
+        fields=DEPARTMENT_AUDITED,
+        before=before,
+    )
+    return department
+
+
+async def delete_department(
+    session: AsyncSession, *, principal: Principal, department_id: int
+) -> None:
+    """Remove a department; its work orders stay, unassigned from it."""
+    department = await get_department(session, principal=principal, department_id=department_id)
+    before = audit.snapshot(department, DEPARTMENT_AUDITED)
+    await session.delete(department)
+    await audit.log_change(
+        session,
+        actor=principal,
+        tenant_id=department.tenant_id,
+        action="delete",
+        entity="department",
+        obj=department,
+        fields=DEPARTMENT_AUDITED,
+        before=before,
+    )
+
+
+# SLA targets -----------------------------------------------------------------------
+
+
+async def sla_targets(session: AsyncSession, tenant_id: int) -> dict[Priority, sla.SlaTarget]:
+    """The SLA targets in force for ``tenant_id``: its own, else the defaults."""
+    targets = dict(sla.DEFAULT_TARGETS)
+    rows = (
+        await session.execute(select(SlaPolicy).where(SlaPolicy.tenant_id == tenant_id))
+    ).scalars()
+    for row in rows:
+        targets[row.priority] = sla.SlaTarget(
+            timedelta(minutes=row.first_response_minutes), timedelta(minutes=row.resolution_minutes)
+        )
+    return targets
+
+
+async def list_sla_targets(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
+    """The targets in force for each priority of the principal's tenant."""
+    own = {
+        row.priority
+        for row in (
+            await session.execute(
+                select(SlaPolicy).where(SlaPolicy.tenant_id == principal.tenant_id)
+            )
+        ).scalars()
+    }
+    targets = await sla_targets(session, principal.tenant_id)
+    return [
+        {
+            "priority": p,
+            "first_response_minutes": int(targets[p].first_response.total_seconds() // 60),
+            "resolution_minutes": int(targets[p].resolution.total_seconds() // 60),
+            "default": p not in own,
+        }
+        for p in Priority
+    ]
+
+
+async def put_sla_targets(
+    session: AsyncSession, *, principal: Principal, data: SlaTargetsPut
+) -> list[dict[str, Any]]:
+    """Replace the tenant's targets (left-out priorities use the defaults); open work
+    orders keep the due times they were given."""
+    if len({t.priority for t in data.targets}) != len(data.targets):
+        raise ApiError(
+            "a priority is listed twice", error_id="sla_priority_repeated", status_code=422
+        )
+    await session.execute(delete(SlaPolicy).where(SlaPolicy.tenant_id == principal.tenant_id))
+    session.add_all(
+        SlaPolicy(
+            tenant_id=principal.tenant_id,
+            priority=t.priority,
+            first_response_minutes=t.first_response_minutes,
+            resolution_minutes=t.resolution_minutes,
+        )
+        for t in data.targets
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=principal,
+        tenant_id=principal.tenant_id,
+        action="update",
+        entity="sla_targets",
+        entity_id=principal.tenant_id,
+        after={
+            t.priority.value: f"{t.first_response_minutes}/{t.resolution_minutes}"
+            for t in data.targets
+        },
+    )
+    return await list_sla_targets(session, principal=principal)
+
+
+# Views -----------------------------------------------------------------------------
+
+
+async def _watcher_ids(
+    session: AsyncSession, work_order_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {w: [] for w in work_order_ids}
+    if work_order_ids:
+        rows = await session.execute(
+            select(WorkOrderWatcher.work_order_id, WorkOrderWatcher.user_id)
+            .where(WorkOrderWatcher.work_order_id.in_(work_order_ids))
+            .order_by(WorkOrderWatcher.user_id)
+        )
+        for work_order_id, user_id in rows:
+            out[work_order_id].append(user_id)
+    return out
+
+
+def sla_state(work_order: WorkOrder, now: datetime) -> sla.SlaState:
+    """The SLA state of ``work_order`` at ``now`` (from its stored due times)."""
+    return sla.SlaState(
+        first_response_due_at=work_order.first_response_due_at,
+        resolution_due_at=work_order.resolution_due_at,
+        first_response_breached=(work_order.first_responded_at or now)
+        > work_order.first_response_due_at,
+        resolution_breached=(work_order.resolved_at or now) > work_order.resolution_due_at,
+    )
+
+
+async def views(
+    session: AsyncSession, work_orders: Sequence[WorkOrder], *, now: datetime
+) -> list[dict[str, Any]]:
+    """The API view of ``work_orders``: their fields, SLA state at ``now`` and watchers."""
+    watchers = await _watcher_ids(session, [w.id for w in work_orders])
+    out = []
+    for w in work_orders:
+        state = sla_state(w, now)
+        view = {c.key: getattr(w, c.key) for c in WorkOrder.__table__.columns}
+        view.update(
+            first_response_breached=state.first_response_breached,
+            resolution_breached=state.resolution_breached,
+            breached=state.breached,
+            watcher_ids=watchers[w.id],
+        )
+        out.append(view)
+    return out
+
+
+def _summary(work_order: WorkOrder) -> dict[str, Any]:
+    return {
+        "id": work_order.id,
+        "title": work_order.title,
+        "status": work_order.status.value,
+        "priority": work_order.priority.value,
+        "source": work_order.source.value,
+        "department_id": work_order.department_id,
+        "assignee_id": work_order.assignee_id,
+        "customer_id": work_order.customer_id,
+        "call_record_id": work_order.call_record_id,
+        "caller_number": work_order.caller_number,
+        "first_response_due_at": work_order.first_response_due_at.isoformat(),
+        "resolution_due_at": work_order.resolution_due_at.isoformat(),
+        "resolved_at": work_order.resolved_at.isoformat() if work_order.resolved_at else None,
+        "closed_at": work_order.closed_at.isoformat() if work_order.closed_at else None,
+    }
+
+
+# Change recording ------------------------------------------------------------------
+
+
+async def _recipients(
+    session: AsyncSession, work_order: WorkOrder, *, exclude_user: int | None
+) -> tuple[str, ...]:
+    user_ids = set((await _watcher_ids(session, [work_order.id]))[work_order.id])
+    if work_order.assignee_id is not None:
+        user_ids.add(work_order.assignee_id)
+    addresses: list[str] = []
+    if work_order.department_id is not None:
+        department = await session.get(Department, work_order.department_id)
+        if department is not None and department.email:
+            addresses.append(department.email)
+        user_ids.update(
+            (await _member_ids(session, [work_order.department_id]))[work_order.department_id]
+        )
+    user_ids.discard(exclude_user if exclude_user is not None else -1)
+    if user_ids:
+        rows = await session.execute(
+            select(User.email).where(
+                User.tenant_id == work_order.tenant_id,
+                User.id.in_(user_ids),
+                User.active.is_(True),
+                User.email.is_not(None),
+            )
+        )
+        addresses.extend(e for e in rows.scalars() if e)
+    return tuple(sorted(set(addresses)))
+
+
+async def _changed(
+    session: AsyncSession,
+    work_order: WorkOrder,
+    *,
+    principal: Principal | None,
+    actor: str,
+    kind: TimelineKind,
+    detail: dict[str, Any],
+    summary: str,
+    now: datetime,
+) -> None:
+    """Record one change: timeline, webhook deliveries, the e-mail event."""
+    await session.flush()
+    session.add(
+        TimelineEntry(
+            tenant_id=work_order.tenant_id,
+            work_order_id=work_order.id,
+            at=now,
+            actor_id=principal.user_id if principal else None,
+            actor=actor,
+            kind=kind,
+            detail=detail,
+        )
+    )
+    await webhooks.publish(
+        session,
+        work_order.tenant_id,
+        WebhookEvent.WORKORDER_CHANGED.value,
+        {
+            "action": kind.value,
+            "actor": actor,
+            "changes": detail,
+            "work_order": _summary(work_order),
+        },
+        now=now,
+    )
+    queue_event(
+        session,
+        WorkOrderChanged(
+            tenant_id=work_order.tenant_id,
+            at=now,
+            user_id=principal.user_id if principal else None,
+            work_order_id=work_order.id,
+            title=work_order.title,
+            status=work_order.status.value,
+            priority=work_order.priority.value,
+            action=kind.value,
+            actor=actor,
+            summary=summary,
+            recipients=await _recipients(
+                session, work_order, exclude_user=principal.user_id if principal else None
+            ),
+        ),
+    )
+
+
+# Work orders -----------------------------------------------------------------------
+
+
+async def get_work_order(
+    session: AsyncSession, *, principal: Principal, work_order_id: int
+) -> WorkOrder:
+    """A work order of the principal's tenant."""
+    return await get_owned(
+        session, WorkOrder, work_order_id, tenant_id=principal.tenant_id, what="work order"
+    )
+
+
+async def _check_refs(
+    session: AsyncSession, tenant_id: int, *, department_id: int | None, user_ids: Iterable[int]
+) -> None:
+    if department_id is not None:
+        await get_owned(session, Department, department_id, tenant_id=tenant_id, what="department")
+    await _check_users(session, tenant_id, [u for u in user_ids if u is not None])
+
+
+async def _new(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    principal: Principal | None,
+    actor: str,
+    source: Source,
+    fields: dict[str, Any],
+    watcher_ids: Sequence[int],
+    now: datetime,
+) -> WorkOrder:
+    targets = await sla_targets(session, tenant_id)
+    priority = Priority(fields.get("priority", Priority.NORMAL))
+    response_due, resolution_due = sla.due_times(now, targets[priority])
+    work_order = WorkOrder(
+        tenant_id=tenant_id,
+        source=source,
+        status=Status.NEW,
+        created_by_id=principal.user_id if principal else None,
+        first_response_due_at=response_due,
+        resolution_due_at=resolution_due,
+        created_at=now,
+        updated_at=now,
+        **{**fields, "priority": priority},
+    )
+    session.add(work_order)
+    await session.flush()
+    session.add_all(
+        WorkOrderWatcher(tenant_id=tenant_id, work_order_id=work_order.id, user_id=u)
+        for u in dict.fromkeys(watcher_ids)
+    )
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=actor,
+        kind=TimelineKind.CREATED,
+        detail={"source": source.value, "priority": priority.value},
+        summary=f"created ({source.value})",
+        now=now,
+    )
+    return work_order
+
+
+async def create_work_order(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    data: WorkOrderCreate,
+    now: datetime | None = None,
+    customer_lookup: CustomerLookup | None = None,
+) -> WorkOrder:
+    """A new work order of the principal's tenant; with ``call_record_id`` it is linked to
+    the call and pre-filled from it (see :func:`create_from_call`)."""
+    now = now or utcnow()
+    await _check_refs(
+        session,
+        principal.tenant_id,
+        department_id=data.department_id,
+        user_ids=[*data.watcher_ids, *([data.assignee_id] if data.assignee_id else [])],
+    )
+    fields = data.model_dump(exclude={"watcher_ids"})
+    source = Source.API
+    if data.call_record_id is not None:
+        call = await get_owned(
+            session, CallRecord, data.call_record_id, tenant_id=principal.tenant_id, what="call"
+        )
+        source = Source.CALL
+        fields["caller_number"] = data.caller_number or call.caller or None
+        fields["queue"] = call.queue
+        fields["agent"] = call.agent
+        if data.customer_id is None and customer_lookup is not None and call.caller:
+            fields["customer_id"] = await customer_lookup(session, principal.tenant_id, call.caller)
+    return await _new(
+        session,
+        tenant_id=principal.tenant_id,
+        principal=principal,
+        actor=principal.display,
+        source=source,
+        fields=fields,
+        watcher_ids=data.watcher_ids,
+        now=now,
+    )
+
+
+async def create_from_call(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    call_record_id: int,
+    title: str,
+    description: str = "",
+    priority: Priority = Priority.NORMAL,
+    department_id: int | None = None,
+    assignee_id: int | None = None,
+    customer_id: int | None = None,
+    now: datetime | None = None,
+    customer_lookup: CustomerLookup | None = None,
+) -> WorkOrder:
+    """A work order linked to the call record ``call_record_id`` of the principal's
+    tenant, pre-filled with the call's caller number, queue and agent; the customer is
+    ``customer_id`` or, without one, what ``customer_lookup`` finds for the caller."""
+    data = WorkOrderCreate(
+        title=title,
+        description=description,
+        priority=priority,
+        department_id=department_id,
+        assignee_id=assignee_id,
+        customer_id=customer_id,
+        call_record_id=call_record_id,
+    )
+    return await create_work_order(
+        session, principal=principal, data=data, now=now, customer_lookup=customer_lookup
+    )
+
+
+def _email_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None or not isinstance(part, EmailMessage):
+        return ""
+    content = part.get_content()
+    return content.strip() if isinstance(content, str) else ""
+
+
+def _email_priority(message: EmailMessage) -> Priority:
+    flag = str(message.get("X-Priority", "")).strip()[:1]
+    return Priority.HIGH if flag in ("1", "2") else Priority.NORMAL
+
+
+async def _thread_of(
+    session: AsyncSession, tenant_id: int, message: EmailMessage
+) -> WorkOrder | None:
+    """The work order an e-mail answers: ``[WO-n]`` in the subject, or a reference to the
+    Message-ID that created one."""
+    if match := _THREAD.search(str(message.get("Subject", ""))):
+        found = await session.get(WorkOrder, int(match.group(1)))
+        if found is not None and found.tenant_id == tenant_id:
+            return found
+    references = f"{message.get('In-Reply-To', '')} {message.get('References', '')}".split()
+    if references:
+        return (
+            await session.execute(
+                select(WorkOrder)
+                .where(WorkOrder.tenant_id == tenant_id, WorkOrder.email_message_id.in_(references))
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    return None
+
+
+async def create_from_email(
+    session: AsyncSession,
+    tenant_id: int,
+    message: EmailMessage,
+    *,
+    data_dir: Path | None = None,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """The work order an inbound e-mail makes for ``tenant_id``.
+
+    The subject is the title, the text body the description, the sender the requester,
+    ``X-Priority`` 1-2 makes it high.  A reply (``[WO-n]`` in the subject, or
+    ``In-Reply-To``/``References`` naming the e-mail that opened one) is added to that
+    work order as a public comment instead, and reopens it when it was resolved.  With
+    ``data_dir`` the e-mail's attachments are kept (within the size limit).  Fetching
+    mail (IMAP, POP3, an MTA pipe) is the caller's business.
+    """
+    now = now or utcnow()
+    name, address = parseaddr(str(message.get("From", "")))
+    sender = address or "unknown sender"
+    text = _email_text(message)
+    existing = await _thread_of(session, tenant_id, message)
+    if existing is not None:
+        comment = WorkOrderComment(
+            tenant_id=tenant_id,
+            work_order_id=existing.id,
+            author=sender,
+            body=text or "(empty e-mail)",
+            internal=False,
+            created_at=now,
+        )
+        session.add(comment)
+        await session.flush()
+        await _changed(
+            session,
+            existing,
+            principal=None,
+            actor=sender,
+            kind=TimelineKind.EMAIL,
+            detail={"comment_id": comment.id, "from": sender},
+            summary=f"e-mail from {sender}",
+            now=now,
+        )
+        if existing.status in sla.DONE:
+            await _set_status(session, existing, Status.OPEN, principal=None, actor=sender, now=now)
+        work_order = existing
+    else:
+        subject = " ".join(str(message.get("Subject", "")).split())[:MAX_TITLE_LENGTH]
+        work_order = await _new(
+            session,
+            tenant_id=tenant_id,
+            principal=None,
+            actor=sender,
+            source=Source.EMAIL,
+            fields={
+                "title": subject or "(no subject)",
+                "description": text,
+                "priority": _email_priority(message),
+                "requester_name": name[:200] or None,
+                "requester_email": address[:254] or None,
+                "email_message_id": str(message.get("Message-ID", "")).strip()[:255] or None,
+            },
+            watcher_ids=(),
+            now=now,
+        )
+    if data_dir is not None:
+        for part in message.iter_attachments():
+            if not isinstance(part, EmailMessage):
+                continue
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes) or len(payload) > MAX_ATTACHMENT_BYTES:
+                continue
+            await _store_attachment(
+                session,
+                work_order,
+                data_dir=data_dir,
+                filename=part.get_filename() or "attachment",
+                content_type=part.get_content_type(),
+                content=payload,
+                principal=None,
+                actor=sender,
+                now=now,
+            )
+    return work_order
+
+
+async def update_work_order(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    data: WorkOrderUpdate,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """Change a work order's fields; a new priority moves its SLA due times."""
+    now = now or utcnow()
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    await _check_refs(
+        session,
+        work_order.tenant_id,
+        department_id=changes.get("department_id"),
+        user_ids=[changes["assignee_id"]] if changes.get("assignee_id") else [],
+    )
+    before = {k: getattr(work_order, k) for k in changes}
+    audit.apply_changes(work_order, changes, nullable=NULLABLE)
+    diff = {
+        k: [_plain(before[k]), _plain(getattr(work_order, k))]
+        for k in changes
+        if before[k] != getattr(work_order, k)
+    }
+    if not diff:
+        return work_order
+    if "priority" in diff:
+        targets = await sla_targets(session, work_order.tenant_id)
+        work_order.first_response_due_at, work_order.resolution_due_at = sla.due_times(
+            work_order.created_at, targets[work_order.priority]
+        )
+    work_order.updated_at = now
+    assigned = {"department_id", "assignee_id"} & diff.keys()
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=principal.display,
+        kind=TimelineKind.ASSIGNED if assigned == diff.keys() else TimelineKind.UPDATED,
+        detail=diff,
+        summary=", ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in diff.items() if k != "description"),
+        now=now,
+    )
+    return work_order
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Status | Priority) else value
+
+
+async def _set_status(
+    session: AsyncSession,
+    work_order: WorkOrder,
+    target: Status,
+    *,
+    principal: Principal | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    current = work_order.status
+    try:
+        sla.check_transition(current, target)
+    except sla.IllegalTransition as exc:
+        raise Conflict(
+            str(exc),
+            error_id="illegal_transition",
+            details={"from": current.value, "to": target.value, "allowed": exc.allowed},
+        ) from None
+    reopened = sla.is_reopen(current, target)
+    work_order.status = target
+    work_order.updated_at = now
+    if principal is not None and work_order.first_responded_at is None:
+        work_order.first_responded_at = now
+    if target is Status.RESOLVED:
+        work_order.resolved_at = now
+    elif target is Status.CLOSED:
+        work_order.closed_at = now
+        work_order.resolved_at = work_order.resolved_at or now
+    elif reopened:
+        work_order.resolved_at = None
+        work_order.closed_at = None
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=actor,
+        kind=TimelineKind.STATUS,
+        detail={"status": [current.value, target.value], "reopened": reopened},
+        summary=f"{'reopened' if reopened else 'status'}: {current.value} -> {target.value}",
+        now=now,
+    )
+
+
+async def change_status(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    data: StatusChange,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """Move a work order in its workflow; 409 ``illegal_transition`` for a move the
+    workflow does not allow.  A staff status change counts as the first response."""
+    now = now or utcnow()
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    await _set_status(
+        session, work_order, data.status, principal=principal, actor=principal.display, now=now
+    )
+    if data.comment:
+        await add_comment(
+            session,
+            principal=principal,
+            work_order_id=work_order.id,
+            data=CommentCreate(body=data.comment),
+            now=now,
+        )
+    return work_order
+
+
+async def add_comment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    data: CommentCreate,
+    now: datetime | None = None,
+) -> WorkOrderComment:
+    """A comment or internal note; the first public comment is the first response."""
+    now = now or utcnow()
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    comment = WorkOrderComment(
+        tenant_id=work_order.tenant_id,
+        work_order_id=work_order.id,
+        author_id=principal.user_id,
+        author=principal.display,
+        body=data.body,
+        internal=data.internal,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(comment)
+    await session.flush()
+    if not data.internal and work_order.first_responded_at is None:
+        work_order.first_responded_at = now
+    work_order.updated_at = now
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=principal.display,
+        kind=TimelineKind.NOTE if data.internal else TimelineKind.COMMENT,
+        detail={"comment_id": comment.id},
+        summary=("internal note: " if data.internal else "comment: ") + data.body[:200],
+        now=now,
+    )
+    return comment
+
+
+async def list_comments(
+    session: AsyncSession, *, principal: Principal, work_order_id: int
+) -> list[WorkOrderComment]:
+    """The comments and notes of a work order, oldest first."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    rows = await session.execute(
+        select(WorkOrderComment)
+        .where(WorkOrderComment.work_order_id == work_order.id)
+        .order_by(WorkOrderComment.created_at, WorkOrderComment.id)
+    )
+    return list(rows.scalars())
+
+
+async def timeline(
+    session: AsyncSession, *, principal: Principal, work_order_id: int
+) -> list[TimelineEntry]:
+    """Every change of a work order, oldest first."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    rows = await session.execute(
+        select(TimelineEntry)
+        .where(TimelineEntry.work_order_id == work_order.id)
+        .order_by(TimelineEntry.at, TimelineEntry.id)
+    )
+    return list(rows.scalars())
+
+
+# Attachments -----------------------------------------------------------------------
+
+
+def _safe_filename(name: str) -> str:
+    base = _UNSAFE_NAME.sub("_", name.replace("\\", "/").rpartition("/")[2]).strip(" .")
+    return (base or "attachment")[:MAX_FILENAME_LENGTH]
+
+
+async def _store_attachment(
+    session: AsyncSession,
+    work_order: WorkOrder,
+    *,
+    data_dir: Path,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    principal: Principal | None,
+    actor: str,
+    now: datetime,
+) -> WorkOrderAttachment:
+    relative = f"{ATTACHMENT_DIR}/{work_order.tenant_id}/{work_order.id}/{uuid.uuid4().hex}"
+    target = data_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    attachment = WorkOrderAttachment(
+        tenant_id=work_order.tenant_id,
+        work_order_id=work_order.id,
+        filename=_safe_filename(filename),
+        content_type=content_type[:100] or "application/octet-stream",
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        path=relative,
+        uploaded_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(attachment)
+    await session.flush()
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=actor,
+        kind=TimelineKind.ATTACHMENT,
+        detail={"attachment_id": attachment.id, "filename": attachment.filename},
+        summary=f"attached {attachment.filename}",
+        now=now,
+    )
+    return attachment
+
+
+async def add_attachment(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    data_dir: Path,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    now: datetime | None = None,
+) -> WorkOrderAttachment:
+    """Attach a file (at most :data:`MAX_ATTACHMENT_BYTES`, else 413
+    ``attachment_too_large``), stored under ``data_dir``."""
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise ApiError(
+            "the file is too large",
+            error_id="attachment_too_large",
+            status_code=413,
+            details={"max_bytes": MAX_ATTACHMENT_BYTES},
+        )
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    return await _store_attachment(
+        session,
+        work_order,
+        data_dir=data_dir,
+        filename=filename,
+        content_type=content_type,
+        content=content,
+        principal=principal,
+        actor=principal.display,
+        now=now or utcnow(),
+    )
+
+
+async def list_attachments(
+    session: AsyncSession, *, principal: Principal, work_order_id: int
+) -> list[WorkOrderAttachment]:
+    """The attachments of a work order, oldest first."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    rows = await session.execute(
+        select(WorkOrderAttachment)
+        .where(WorkOrderAttachment.work_order_id == work_order.id)
+        .order_by(WorkOrderAttachment.id)
+    )
+    return list(rows.scalars())
+
+
+async def get_attachment(
+    session: AsyncSession, *, principal: Principal, work_order_id: int, attachment_id: int
+) -> WorkOrderAttachment:
+    """One attachment of a work order of the principal's tenant."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    attachment = await get_owned(
+        session,
+        WorkOrderAttachment,
+        attachment_id,
+        tenant_id=work_order.tenant_id,
+        what="attachment",
+    )
+    if attachment.work_order_id != work_order.id:
+        raise NotFound("no such attachment")
+    return attachment
+
+
+def attachment_path(*, data_dir: Path, attachment: WorkOrderAttachment) -> Path:
+    """Where the file of ``attachment`` is; 404 ``attachment_missing`` if it is gone."""
+    path = data_dir / attachment.path
+    if not path.is_file():
+        raise NotFound("the attachment's file is missing", error_id="attachment_missing")
+    return path
+
+
+# Watchers --------------------------------------------------------------------------
+
+
+async def add_watcher(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """Make a user of the tenant watch a work order (no change if they already do)."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    await _check_users(session, work_order.tenant_id, [user_id])
+    if user_id in (await _watcher_ids(session, [work_order.id]))[work_order.id]:
+        return work_order
+    session.add(
+        WorkOrderWatcher(
+            tenant_id=work_order.tenant_id, work_order_id=work_order.id, user_id=user_id
+        )
+    )
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=principal.display,
+        kind=TimelineKind.WATCHER_ADDED,
+        detail={"user_id": user_id},
+        summary=f"watcher {user_id} added",
+        now=now or utcnow(),
+    )
+    return work_order
+
+
+async def remove_watcher(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    work_order_id: int,
+    user_id: int,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """Stop a user watching a work order; 404 if they did not."""
+    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
+    result = await session.execute(
+        select(WorkOrderWatcher).where(
+            WorkOrderWatcher.work_order_id == work_order.id, WorkOrderWatcher.user_id == user_id
+        )
+    )
+    watcher = result.scalar_one_or_none()
+    if watcher is None:
+        raise NotFound("no such watcher")
+    await session.delete(watcher)
+    await _changed(
+        session,
+        work_order,
+        principal=principal,
+        actor=principal.display,
+        kind=TimelineKind.WATCHER_REMOVED,
+        detail={"user_id": user_id},
+        summary=f"watcher {user_id} removed",
+        now=now or utcnow(),
+    )
+    return work_order
+
+
+# Search ----------------------------------------------------------------------------
+
+
+def breached_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL true for work orders with a breached SLA target at ``now``
+    (as :func:`helpline.workorders.sla.evaluate` judges it)."""
+    return or_(
+        func.coalesce(WorkOrder.first_responded_at, now) > WorkOrder.first_response_due_at,
+        func.coalesce(WorkOrder.resolved_at, now) > WorkOrder.resolution_due_at,
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_work_orders(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    params: PageParams,
+    filters: SearchFilters,
+    now: datetime | None = None,
+) -> tuple[list[WorkOrder], int]:
+    """The principal's tenant's work orders matching every given filter, newest first by
+    default; ``q`` is found in the title or description, ignoring case."""
+    now = now or utcnow()
+    stmt = select(WorkOrder).where(WorkOrder.tenant_id == principal.tenant_id)
+    if filters.q:
+        pattern = _like(filters.q)
+        stmt = stmt.where(
+            or_(
+                WorkOrder.title.ilike(pattern, escape="\\"),
+                WorkOrder.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if filters.breached is not None:
+        clause = breached_clause(now)
+        stmt = stmt.where(clause if filters.breached else ~clause)
+    return await paginate(
+        session,
+        stmt,
+        params,
+        sortable={
+            "id": WorkOrder.id,
+            "created_at": WorkOrder.created_at,
+            "updated_at": WorkOrder.updated_at,
+            "priority": WorkOrder.priority,
+            "status": WorkOrder.status,
+            "resolution_due_at": WorkOrder.resolution_due_at,
+            "first_response_due_at": WorkOrder.first_response_due_at,
+        },
+        filters={
+            "status": (WorkOrder.status, filters.status),
+            "priority": (WorkOrder.priority, filters.priority),
+            "department_id": (WorkOrder.department_id, filters.department_id),
+            "assignee_id": (WorkOrder.assignee_id, filters.assignee_id),
+            "customer_id": (WorkOrder.customer_id, filters.customer_id),
+            "call_record_id": (WorkOrder.call_record_id, filters.call_record_id),
+        },
+        default_sort=(WorkOrder.id.desc(),),
+    )
