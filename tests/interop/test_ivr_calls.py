@@ -22,6 +22,7 @@ ADMIN = ("demo", "admin", "demo-web-pass")
 CALLER_RTP = 16000
 SMTP_PORT = 8025
 NUMBER = "5100"
+VXML_NUMBER = "5101"
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,15 @@ def node(ns: Namespace, mailbox: Path, tmp_path_factory: pytest.TempPathFactory)
         body = {"number": NUMBER, "service_id": service["id"]}
         status, answer = running.api("POST", "/api/v1/numbers", body, login=ADMIN)
         assert status == 201, answer
+        # and the VoiceXML copy of the menu, also around the clock
+        status, docs = running.api("GET", "/api/v1/vxml-documents", None, login=ADMIN)
+        (doc,) = [d for d in docs["items"] if d["name"] == "demo-menu-vxml"]
+        body = {"name": "test-vxml", "default_target": {"kind": "vxml", "document_id": doc["id"]}}
+        status, service = running.api("POST", "/api/v1/services", body, login=ADMIN)
+        assert status == 201, service
+        body = {"number": VXML_NUMBER, "service_id": service["id"]}
+        status, answer = running.api("POST", "/api/v1/numbers", body, login=ADMIN)
+        assert status == 201, answer
         yield running
 
 
@@ -96,14 +106,16 @@ def _script(steps: list[tuple[int, str]], *, stream: bool = False, ended: bool =
     return text.replace("<!-- STEPS -->", "\n  ".join(actions))
 
 
-def _call(ns: Namespace, node: Node, work: Path, name: str, scenario: str) -> None:
+def _call(
+    ns: Namespace, node: Node, work: Path, name: str, scenario: str, number: str = NUMBER
+) -> None:
     path = work / name
     path.write_text(scenario)
     result = sipp(
         ns,
         node,
         str(path),
-        *("-s", NUMBER, "-mi", "127.0.0.1", "-mp", str(CALLER_RTP), "-m", "1"),
+        *("-s", number, "-mi", "127.0.0.1", "-mp", str(CALLER_RTP), "-m", "1"),
         cwd=work,
         timeout=90,
     )
@@ -162,3 +174,21 @@ def test_voicemail_is_stored_downloadable_and_emailed(
     assert len(attachments) == 1
     payload = attachments[0].get_payload(decode=True)
     assert isinstance(payload, bytes) and payload[:4] == b"RIFF"
+
+
+def test_voicexml_menu_recovers_from_noinput_and_nomatch(
+    ns: Namespace, node: Node, work: Path
+) -> None:
+    # Silence until the menu times out (noinput), then a key it does not offer (nomatch),
+    # then 3 and an account number: the document's handlers bring the caller back each
+    # time, and the balance is finally spoken.
+    steps = [(20000, "7"), (2500, "3"), (2500, "1"), (1200, "2"), (1200, "3"), (1200, "4")]
+    steps += [(1200, "#"), (12000, "")]
+    with sniff(ns, work, 90, CALLER_RTP) as captured:
+        _call(ns, node, work, "vxml.xml", _script(steps, stream=True), VXML_NUMBER)
+    heard = captured[0].pcm(CALLER_RTP)
+    scores = {
+        name: correlation(heard, _prompt(name))
+        for name in ("ivr/please-try-again", "ivr/invalid-option", "currency/dollars")
+    }
+    assert all(score >= 0.9 for score in scores.values()), scores
