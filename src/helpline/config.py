@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default=None, description="PEM certificate for TLS/WSS; self-signed if unset."
     )
     sip_tls_key: Path | None = None
+    sip_tls_ca: Path | None = Field(
+        default=None, description="PEM CA file trusted for outbound TLS, besides the system's."
+    )
     sip_default_tenant: str = Field(
         default="", description="Tenant for SIP requests whose domain names none."
     )

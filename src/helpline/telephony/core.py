@@ -6,7 +6,10 @@ request is answered with the status RFC 3261 and RFC 4475 give it and a broken r
 is dropped (§18.1.2); scanners are dropped unanswered; requests are validated (§8.2).
 What passes goes to the :class:`~helpline.sip.ua.UserAgent` (transactions, dialogs,
 OPTIONS, 481), whose call events call control reads with ``next_event``. Responses are
-routed per §18.2.2 and RFC 3581 and never to broadcast or multicast addresses.
+routed per §18.2.2 and RFC 3581 and never to broadcast or multicast addresses. A
+message of a transaction that the transports could not deliver comes back through
+``send_failed``: the transaction ends with a transport error (§17.1.4, §17.2.4), which
+the UA reports as a 503 (§8.1.3.1).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from helpline.sip.errors import SipError
 from helpline.sip.framing import KeepAlive, StreamFramer
 from helpline.sip.message import Request, Response, make_error_response, parse_message
 from helpline.sip.routing import response_destination
-from helpline.sip.transaction import Datagram
+from helpline.sip.transaction import Datagram, TransactionKey
 from helpline.sip.ua import ALLOW, LocalAddress, UaEvent, UserAgent
 from helpline.sip.validate import Policy, rejection_response, validate_request
 from helpline.telephony.abuse import Edge, Refusal
@@ -93,6 +96,14 @@ class SipCore:
         """What the UA core has queued to send."""
         return [_outgoing(d) for d in self.ua.datagrams_to_send(now)]
 
+    def send_failed(self, out: Outgoing, now: float) -> list[Outgoing]:
+        """The transports could not deliver ``out``: fail its transaction; what to send."""
+        if isinstance(out, TransactionOutgoing) and out.key is not None:
+            self.ua.layer.transport_error(out.key, now)
+            # The UA turns the layer's events into call events when it runs timers.
+            self.ua.handle_timer(now)
+        return self.outgoing(now)
+
     def answer_broken(self, exc: SipError, source: Address, transport: Transport) -> list[Outgoing]:
         """The error response a broken request gets (none for a broken response)."""
         self.edge.refuse(Refusal.MALFORMED)
@@ -142,12 +153,21 @@ class SipCore:
         return [Outgoing(response.serialize(), Address(dest.host, dest.port), transport)]
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionOutgoing(Outgoing):
+    """Bytes of transaction ``key``, so that a failed send can be reported to it."""
+
+    key: TransactionKey | None = None
+
+
 _TRANSPORTS = {t.value: t for t in Transport}
 
 
 def _outgoing(datagram: Datagram) -> Outgoing:
     transport = _TRANSPORTS.get(datagram.transport) or Transport(datagram.transport)
-    return Outgoing(datagram.data, datagram.destination, transport)
+    if datagram.key is None:
+        return Outgoing(datagram.data, datagram.destination, transport)
+    return TransactionOutgoing(datagram.data, datagram.destination, transport, datagram.key)
 
 
 class StreamSession:

@@ -27,9 +27,10 @@ asyncio runner around them:
 * :meth:`TrunkRegistrations.status` is shown on ``/api/health`` as ``sip.trunks``.
 
 Our address in Via and Contact is ``HELPLINE_SIP_HOST``, as for every request the node
-sends: a node listening on a wildcard address needs a reachable one there.  Outbound
-TCP/TLS connections are opened by nobody yet: a trunk on those transports is only
-reached over a connection the provider opened, else its REGISTER times out (408).
+sends: a node listening on a wildcard address needs a reachable one there.  TCP and
+TLS trunks are reached over connections the transport opens (a refused or failed
+connection answers the REGISTER 503 at once); an idle connection is closed after ten
+minutes, so a provider that needs one kept open (RFC 5626) is not served yet.
 """
 
 from __future__ import annotations
