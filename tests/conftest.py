@@ -3,6 +3,12 @@
 Data-layer and API tests take ``runtime`` and run once per backend. PostgreSQL is the
 server on this machine (``HELPLINE_TEST_POSTGRES_URL``, default the local trust-auth
 server); each test session creates its own database there and drops it at the end.
+
+Every test starts from the same seeded state: the platform admin and the whole demo
+(users, phones, IVR, queues, customers, articles ...). Loading it takes about a second,
+so it is loaded once per session and backend: into the SQLite template every test
+copies, and on PostgreSQL into a ``seed`` schema that each test copies back into the
+emptied tables (identity sequences included).
 """
 
 from __future__ import annotations
@@ -53,28 +59,75 @@ async def _migrate(url: str) -> None:
     await engine.dispose()
 
 
+async def _seed(url: str, data_dir: Path) -> None:
+    """Load the platform admin and the demo into a migrated database."""
+    runtime = Runtime.build(make_settings(data_dir, url, demo=True))
+    await prepare(runtime, report=lambda _line: None)
+    await runtime.close()
+
+
+def _tables() -> list[str]:
+    return [t.name for t in Base.metadata.sorted_tables]
+
+
+async def _snapshot_pg(url: str) -> None:
+    """Keep a copy of every seeded table in the ``seed`` schema."""
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE SCHEMA seed"))
+        for table in _tables():
+            await conn.execute(text(f"CREATE TABLE seed.{table} AS TABLE public.{table}"))
+    await engine.dispose()
+
+
+async def _restore_pg(runtime: Runtime) -> None:
+    """Empty every table and copy the seeded rows back, sequences included."""
+    tables = _tables()
+    async with runtime.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            await conn.execute(text(f"INSERT INTO public.{table} SELECT * FROM seed.{table}"))
+            sequence = (
+                (
+                    await conn.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')"))
+                ).scalar_one_or_none()
+                if "id" in Base.metadata.tables[table].c
+                else None
+            )
+            if sequence is not None:
+                await conn.execute(
+                    text(
+                        f"SELECT setval('{sequence}', coalesce(max(id), 1), max(id) IS NOT NULL)"
+                        f" FROM public.{table}"
+                    )
+                )
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
     name = f"helpline_test_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     asyncio.run(_migrate(url))
+    asyncio.run(_seed(url, tmp_path_factory.mktemp("seed-postgres")))
+    asyncio.run(_snapshot_pg(url))
     yield url
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite database, copied for each test."""
+    """A migrated and seeded SQLite database, copied for each test."""
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    asyncio.run(_seed(f"sqlite+aiosqlite:///{path}", tmp_path_factory.mktemp("seed-sqlite")))
     return path
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database on each backend."""
+    """A migrated database on each backend, holding the seeded state."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "helpline.db"
@@ -95,22 +148,12 @@ def make_settings(tmp_path: Path, database_url: str, **extra: object) -> Setting
     )
 
 
-async def _truncate(runtime: Runtime) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with runtime.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                await conn.execute(text(f"DELETE FROM {table}"))
-
-
 @pytest.fixture
 async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
-    """A runtime on an empty database with the platform admin and the demo tenant."""
+    """A runtime on a database holding just the platform admin and the demo tenant."""
     rt = Runtime.build(make_settings(tmp_path, database_url, demo=True))
-    await _truncate(rt)
-    await prepare(rt, report=lambda _line: None)
+    if rt.engine.dialect.name == "postgresql":
+        await _restore_pg(rt)
     yield rt
     await rt.close()
 
