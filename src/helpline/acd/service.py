@@ -113,9 +113,9 @@ async def _log(
 async def _delete(
     session: AsyncSession, principal: Principal, obj: _Row, fields: tuple[str, ...]
 ) -> None:
-    before = audit.snapshot(obj, fields)
-    await session.delete(obj)
-    await _log(session, principal, "delete", obj, fields, before)
+    await audit.delete_logged(
+        session, actor=principal, entity=_ENTITY[type(obj)], obj=obj, fields=fields
+    )
 
 
 async def _get(

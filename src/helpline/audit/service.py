@@ -84,6 +84,29 @@ async def log_change(
     )
 
 
+async def delete_logged(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    entity: str,
+    obj: Any,
+    fields: tuple[str, ...],
+) -> None:
+    """Delete ``obj`` and record the deletion with its ``fields`` as they were."""
+    before = snapshot(obj, fields)
+    await session.delete(obj)
+    await log_change(
+        session,
+        actor=actor,
+        tenant_id=obj.tenant_id,
+        action="delete",
+        entity=entity,
+        obj=obj,
+        fields=fields,
+        before=before,
+    )
+
+
 def apply_changes(obj: Any, changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> None:
     """Set the changed fields; None clears only the ``nullable`` ones, else means "keep"."""
     for key, value in changes.items():
