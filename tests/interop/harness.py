@@ -16,8 +16,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -136,6 +137,17 @@ sys.stdout.write(json.dumps([status, json.loads(raw) if raw else None]))
         assert result.returncode == 0, result.stderr
         status, answer = json.loads(result.stdout)
         return int(status), answer
+
+    def wait_health(self, ready: Callable[[dict[str, Any]], bool], timeout: float = 15) -> None:
+        """Poll /api/health until ``ready(health)`` holds (an AssertionError after
+        ``timeout`` seconds) - e.g. until a call is up, instead of sleeping."""
+        deadline = time.monotonic() + timeout
+        while True:
+            health = json.loads(self.http_get("/api/health"))
+            if ready(health):
+                return
+            assert time.monotonic() < deadline, f"health never got ready: {health}"
+            time.sleep(0.1)
 
     def stop(self) -> int:
         """SIGTERM and wait; the exit code."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,7 +157,7 @@ def test_a_service_at_its_limit_turns_the_next_caller_away(
         scenario = work / "over.xml"
         text = (SCENARIOS / "caller_refused.xml").read_text()
         scenario.write_text(text.replace('response="STATUS"', 'response="486"'))
-        time.sleep(1.5)  # the first call is up
+        node.wait_health(lambda h: h["sip"]["calls"] >= 1 and h["sip"]["dialogs"] >= 1)
         result = sipp(ns, node, str(scenario), "-s", "5004", "-m", "1", cwd=work)
         assert result.returncode == 0, result.stderr[-2000:]
         out, _ = first.communicate(timeout=40)
