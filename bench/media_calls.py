@@ -435,7 +435,9 @@ def stop(proc: subprocess.Popen[str]) -> None:
         proc.communicate(timeout=10)
 
 
-def bench_helpline(ns: Namespace, levels: list[int], plan: Plan, workers: int) -> list[Row]:
+def bench_helpline(
+    ns: Namespace, levels: list[int], plan: Plan, workers: int, *, relay: bool
+) -> list[Row]:
     """Every level through Helpline's B2BUA with recording, one node for all levels."""
     rows = []
     with (
@@ -448,6 +450,7 @@ def bench_helpline(ns: Namespace, levels: list[int], plan: Plan, workers: int) -
             HELPLINE_SIP_QUALIFY_SECONDS="0",
             HELPLINE_SIP_TRUSTED_NETWORKS="127.0.0.0/8",
             HELPLINE_MEDIA_WORKERS=str(workers),
+            HELPLINE_MEDIA_RELAY="1" if relay else "0",
             HELPLINE_RTP_PORT_MIN="20000",
             HELPLINE_RTP_PORT_MAX=str(20000 + 4 * max(levels) + 400),
             HELPLINE_RTP_TIMEOUT="60",
@@ -474,7 +477,8 @@ def bench_helpline(ns: Namespace, levels: list[int], plan: Plan, workers: int) -
             pids = helpline_pids(node)
             log.info("helpline processes (main, workers): %s", pids)
             for calls in levels:
-                rows.append(run_level(ns, "helpline", node.sip_port, AGENT, calls, plan, pids))
+                label = "helpline" if relay else "helpline re-timed"
+                rows.append(run_level(ns, label, node.sip_port, AGENT, calls, plan, pids))
                 log.info("%s", rows[-1])
                 idle_node(node)
                 time.sleep(2)
@@ -517,7 +521,7 @@ def table(rows: list[Row]) -> str:
         "| added jitter p50 / p99 | max jitter p99 | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(rows, key=lambda r: (r.calls, r.target != "helpline")):
+    for r in sorted(rows, key=lambda r: (r.calls, r.target == "sipp echo")):
         cpu = " / ".join(f"{c:.0f}%" for c in r.cpu[:1])
         if len(r.cpu) > 1:
             cpu += " / " + " + ".join(f"{c:.0f}%" for c in r.cpu[1:])
@@ -550,6 +554,11 @@ def main() -> None:
     parser.add_argument(
         "--target", choices=("both", "helpline", "baseline"), default="both", help="run one side"
     )
+    parser.add_argument(
+        "--retime",
+        action="store_true",
+        help="HELPLINE_MEDIA_RELAY=0: bridged audio re-timed on the tick instead of relayed",
+    )
     parser.add_argument("--keep", type=Path, help="keep captures and SIPp files here")
     args = parser.parse_args()
     if not 1 <= args.window < 50:
@@ -567,7 +576,7 @@ def main() -> None:
             if args.target in ("both", "baseline"):
                 rows += bench_baseline(ns, levels, plan)
             if args.target in ("both", "helpline"):
-                rows += bench_helpline(ns, levels, plan, args.workers)
+                rows += bench_helpline(ns, levels, plan, args.workers, relay=not args.retime)
     sys.stdout.write(table(rows) + "\n")
     for r in rows:
         d = r.delivery

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     media_workers: int | None = Field(
         default=None, ge=0, le=64, description="Media worker processes; 0 in-process."
     )
+    media_relay: bool = Field(
+        default=True,
+        description="Bridged calls forward packets as they arrive; off: re-timed on the tick.",
+    )
     rtp_timeout: float = Field(default=30.0, gt=0, description="Seconds without RTP: hang up.")
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)

@@ -152,6 +152,7 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
                 port_min=settings.rtp_port_min,
                 port_max=settings.rtp_port_max,
                 rtp_timeout=settings.rtp_timeout,
+                relay=settings.media_relay,
             ),
             workers=settings.media_workers,
         )

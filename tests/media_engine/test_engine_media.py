@@ -6,7 +6,10 @@ import itertools
 import struct
 import wave
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from helpline.media import g711
 from helpline.media._audioop import audioop
@@ -21,9 +24,9 @@ from helpline.media.backend import (
     WavSource,
     supervision_masks,
 )
-from helpline.media.engine import MediaEngine
+from helpline.media.engine import EngineConfig, MediaEngine
 from helpline.media.mixer import SupervisionMode
-from helpline.media.rtp import RtpPacket
+from helpline.media.rtp import RtpPacket, RtpSender
 from helpline.media.tones import TEST_TONE, Cadence, dominant_frequency, tone, tone_level
 from helpline.media.wav import check_wav
 from tests.media_engine.peer import Events, Peer, tone_frames
@@ -97,17 +100,62 @@ async def _bridged(
     return caller, agent, a, b, bridge
 
 
+@pytest.mark.parametrize("relay", [True, False], ids=["relayed", "re-timed"])
 async def test_bridged_pcmu_and_pcma_legs_hear_each_other(
-    engine: MediaEngine, peers: PeerFactory
+    config: EngineConfig, peers: PeerFactory, relay: bool
 ) -> None:
-    caller, agent, *_ = await _bridged(engine, peers, g711.PCMU, g711.PCMA)
-    heard_by_caller = await caller.more(15)
-    heard_by_agent = await agent.more(15)
+    engine = MediaEngine(replace(config, relay=relay))
+    await engine.start()
+    try:
+        caller, agent, *_ = await _bridged(engine, peers, g711.PCMU, g711.PCMA)
+        heard_by_caller = await caller.more(15)
+        heard_by_agent = await agent.more(15)
+    finally:
+        await engine.close()
     assert {p.payload_type for p in heard_by_caller} == {g711.PCMU}
     assert {p.payload_type for p in heard_by_agent} == {g711.PCMA}
     assert dominant_frequency(caller.pcm(heard_by_caller[-5:])) == 2000
     assert dominant_frequency(agent.pcm(heard_by_agent[-5:])) == 1000
     assert_continuous(heard_by_agent)
+
+
+async def test_relayed_bridge_forwards_each_packet_as_it_is_with_our_ssrc(
+    engine: MediaEngine, peers: PeerFactory
+) -> None:
+    caller, agent = await peers(), await peers()
+    a = await engine.allocate_endpoint(caller.remote())
+    b = await engine.allocate_endpoint(agent.remote())
+    await engine.bridge(a.endpoint, b.endpoint)
+    sender = RtpSender(g711.PCMU, ssrc=1234, initial_sequence=7, initial_timestamp=1000)
+    sent = [bytes([n]) * 240 for n in range(1, 4)]  # 30 ms frames: the tick only takes 20 ms
+    for payload in sent:
+        caller.send(sender.next_packet(payload, samples=240).serialize(), a.port)
+    relayed = await agent.wait_packets(3)
+    assert [p.payload for p in relayed] == sent
+    assert len({p.ssrc for p in relayed}) == 1 and relayed[0].ssrc != 1234
+    assert relayed[0].marker and not relayed[1].marker
+    for before, after in itertools.pairwise(relayed):
+        assert after.sequence_number == (before.sequence_number + 1) & 0xFFFF
+        assert after.timestamp == (before.timestamp + 240) & 0xFFFFFFFF
+
+
+async def test_bridge_relays_again_after_a_prompt_in_one_continuous_stream(
+    engine: MediaEngine, peers: PeerFactory
+) -> None:
+    _caller, agent, _, b, _ = await _bridged(engine, peers, g711.PCMU, g711.PCMU)
+    await agent.more(10)
+    events = Events(engine)
+    await engine.play(b.endpoint, [ToneSource(Cadence((500,), 1.0), 0.3)])
+    await events.next(PlaybackFinished)
+    heard = await agent.more(20)
+    prompt = [p for p in agent.packets if dominant_frequency(agent.pcm([p])) == 500]
+    assert len(prompt) >= 10
+    assert dominant_frequency(agent.pcm(heard[-5:])) == 1000
+    stream = agent.packets
+    assert len({p.ssrc for p in stream}) == 1
+    for before, after in itertools.pairwise(stream):
+        assert after.sequence_number == (before.sequence_number + 1) & 0xFFFF
+        assert 0 < (after.timestamp - before.timestamp) & 0xFFFFFFFF < 8000
 
 
 async def test_stereo_call_recording_has_caller_left_and_agent_right(
@@ -134,6 +182,23 @@ async def test_stereo_call_recording_has_caller_left_and_agent_right(
     assert dominant_frequency(left[middle : middle + 1600]) == 1000
     assert dominant_frequency(right[middle : middle + 1600]) == 2000
     assert tone_level(left[middle : middle + 1600], 2000) < 0.02
+
+
+async def test_endpoint_recording_of_a_relayed_bridge_has_what_was_relayed_right(
+    engine: MediaEngine, peers: PeerFactory, tmp_path: Path
+) -> None:
+    events = Events(engine)
+    caller, _agent, a, _b, _ = await _bridged(engine, peers, g711.PCMU, g711.PCMA)
+    path = tmp_path / "leg.wav"
+    recording = await engine.start_recording(a.endpoint, str(path), stereo=True)
+    await caller.more(40)
+    await engine.stop_recording(recording)
+    await events.next(RecordingFinished)
+    with wave.open(str(path), "rb") as reader:
+        stereo = reader.readframes(reader.getnframes())
+    middle = len(stereo) // 4
+    assert dominant_frequency(audioop.tomono(stereo, 2, 1, 0)[middle : middle + 1600]) == 1000
+    assert dominant_frequency(audioop.tomono(stereo, 2, 0, 1)[middle : middle + 1600]) == 2000
 
 
 async def test_endpoint_recording_keeps_peer_left_and_what_we_sent_right(

@@ -43,6 +43,7 @@ class ReorderBuffer:
     """Reorders the packets of one stream within ``depth`` frames."""
 
     __slots__ = (
+        "_count",
         "_held",
         "_highest",
         "_next",
@@ -66,6 +67,7 @@ class ReorderBuffer:
         self._next = 0
         self._highest = 0
         self._popped = False
+        self._count = 0
         self.late_dropped = 0
         self.duplicates = 0
         self.lost = 0
@@ -73,7 +75,7 @@ class ReorderBuffer:
 
     def __len__(self) -> int:
         """Packets held or ready, not counting gaps."""
-        return len(self._held) + sum(1 for item in self._ready if not isinstance(item, Gap))
+        return self._count
 
     def push(self, packet: RtpPacket) -> None:
         """Add a packet received in any order."""
@@ -103,6 +105,7 @@ class ReorderBuffer:
             self.duplicates += 1
             return
         self._held[ext] = packet
+        self._count += 1
         if ext > self._highest:
             self._highest = ext
 
@@ -110,13 +113,17 @@ class ReorderBuffer:
         """The next packet in sequence order, a :class:`Gap`, or None if the next frame
         may still arrive."""
         if self._ready:
-            return self._ready.popleft()
+            item = self._ready.popleft()
+            if not isinstance(item, Gap):
+                self._count -= 1
+            return item
         held = self._held
         packet = held.get(self._next)
         if packet is not None:
             if not self._popped and self._highest - self._next < self.depth - 1:
                 return None  # an earlier packet may still come: wait for depth frames
             del held[self._next]
+            self._count -= 1
             self._next += 1
             self._popped = True
             return packet
@@ -140,6 +147,7 @@ class ReorderBuffer:
         self._resync(count=False)
         items = list(self._ready)
         self._ready.clear()
+        self._count = 0
         return items
 
     def _gap(self, end: int) -> Gap:

@@ -39,9 +39,13 @@ _SEQ_MASK: Final = 0xFFFF
 _TS_MASK: Final = 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RtpPacket:
-    """One RTP packet (RFC 3550 §5.1); header extensions are skipped when parsing."""
+    """One RTP packet (RFC 3550 §5.1); header extensions are skipped when parsing.
+
+    Treat it as a value. It is not frozen because one is built for every packet
+    received, and a frozen dataclass's ``__init__`` costs three times as much.
+    """
 
     payload_type: int
     sequence_number: int
@@ -58,6 +62,8 @@ class RtpPacket:
         if size < 12:
             raise MediaError(f"RTP packet too short: {size} bytes")
         first, second, seq, ts, ssrc = _HEADER.unpack_from(data)
+        if first == 0x80:  # the usual case: no padding, extension or CSRC
+            return cls(second & 0x7F, seq, ts, ssrc, data[12:], second > 0x7F)
         if first >> 6 != RTP_VERSION:
             raise MediaError(f"RTP version {first >> 6} is not 2")
         offset = 12
@@ -173,6 +179,24 @@ class RtpSender:
         self.packets_sent += 1
         self.octets_sent += len(payload)
         return packet
+
+    def next_datagram(
+        self, payload: bytes, *, timestamp: int | None = None, samples: int | None = None
+    ) -> bytes:
+        """The next frame as bytes on the wire, like ``next_packet(payload).serialize()``,
+        without building the packet (the media engine's hot path). ``timestamp``
+        overrides the stream's (a relayed packet keeps its own timing); ``samples``
+        defaults to ``samples_per_frame``."""
+        ts = self._ts if timestamp is None else timestamp & _TS_MASK
+        second = self.payload_type | 0x80 if self._new_talkspurt else self.payload_type
+        data = _HEADER.pack(0x80, second, self._seq, ts, self.ssrc) + payload
+        self._seq = (self._seq + 1) & _SEQ_MASK
+        step = self.samples_per_frame if samples is None else samples
+        self._ts = (ts + step) & _TS_MASK
+        self._new_talkspurt = False
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        return data
 
     def skip(self, samples: int | None = None) -> None:
         """A frame of silence that is not sent: the timestamp moves on, the next packet

@@ -40,13 +40,14 @@ _BIG_ENDIAN: Final = sys.byteorder == "big"
 
 def interleave(left: bytes | None, right: bytes | None) -> bytes:
     """A stereo 16-bit frame from two mono frames; a missing or shorter side is silence."""
-    if left is None and right is None:
-        raise MediaError("interleave needs at least one channel")
-    size = max(len(left or b""), len(right or b""))
-    if size % SAMPLE_WIDTH:
+    if left is None or right is None or len(left) != len(right):
+        if left is None and right is None:
+            raise MediaError("interleave needs at least one channel")
+        size = max(len(left or b""), len(right or b""))
+        left = (left or b"").ljust(size, b"\x00")
+        right = (right or b"").ljust(size, b"\x00")
+    if len(left) % SAMPLE_WIDTH:
         raise MediaError("16-bit PCM needs an even byte count")
-    left = (left or b"").ljust(size, b"\x00")
-    right = (right or b"").ljust(size, b"\x00")
     return audioop.add(
         audioop.tostereo(left, SAMPLE_WIDTH, 1, 0),
         audioop.tostereo(right, SAMPLE_WIDTH, 0, 1),

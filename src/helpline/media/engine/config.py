@@ -37,6 +37,9 @@ class EngineConfig:
     rtcp_interval: float = 5.0
     max_catchup: int = 5
     """Frames sent at once after the loop stalled; older ones are skipped."""
+    relay: bool = True
+    """Bridged legs forward each packet as it arrives; False re-times them on the tick
+    (adds the reorder buffer's latency, smooths the sender's jitter)."""
     id_prefix: str = "w0."
     cname: str = "helpline"
 

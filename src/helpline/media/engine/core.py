@@ -12,7 +12,10 @@ Theory of operation
   partner pulled (copied as is when both legs use the same law, translated PCMU<->PCMA
   otherwise; nothing is decoded), or its conference mix (:class:`Mixer` with
   per-participant masks). A leg with nothing to send sends nothing and its RTP
-  timestamp moves on. (3) Record: every recording writes one frame per side.
+  timestamp moves on. A bridged leg with nothing of its own to send is not sent to by
+  the tick at all: its partner relays each packet to it as it arrives
+  (:meth:`Endpoint.forward`), so bridges add no latency. (3) Record: every recording
+  writes one frame per side.
 * Music on hold is one :class:`~.sources.SharedSource` per class, advanced once per tick
   whatever the number of listeners.
 * Events (:data:`MediaEvent`) go into one queue read by :meth:`MediaEngine.events`.
@@ -180,7 +183,7 @@ class MediaEngine:
         ident = self._new_id("e")
         for _ in range(len(self._free)):
             port = self._free.popleft()
-            endpoint = Endpoint(ident, port, self.config, self._now, self._digit, self._latch)
+            endpoint = Endpoint(ident, port, self.config, loop.time, self._digit, self._latch)
             try:
                 await endpoint.open(loop)
             except OSError:
@@ -338,6 +341,10 @@ class MediaEngine:
         ident = self._new_id("b")
         bridge = self._bridges[ident] = _Bridge(ident, leg_a, leg_b)
         leg_a.bridge = leg_b.bridge = bridge
+        if self.config.relay:  # from now on; the tick stops it while a leg plays something
+            for source, target in ((leg_a, leg_b), (leg_b, leg_a)):
+                if not target.playbacks and target.moh is None:
+                    target.endpoint.relay_from(source.endpoint)
         return ident
 
     async def unbridge(self, bridge: BridgeId) -> None:
@@ -350,6 +357,7 @@ class MediaEngine:
     def _drop_bridge(self, bridge: _Bridge) -> None:
         self._bridges.pop(bridge.id, None)
         bridge.a.bridge = bridge.b.bridge = None
+        bridge.a.endpoint.relay_to = bridge.b.endpoint.relay_to = None
         for recording in [r for r in self._recordings.values() if r.target == bridge.id]:
             self._close_recording(recording)
 
@@ -492,7 +500,11 @@ class MediaEngine:
 
     def _send(self, leg: _Leg, tick: int) -> None:
         endpoint = leg.endpoint
+        bridge = leg.bridge
+        partner = None if bridge is None else (bridge.b if bridge.a is leg else bridge.a).endpoint
         if endpoint.dtmf_tick():
+            if partner is not None:
+                partner.relay_to = None
             return
         pt = endpoint.payload_type
         payload: bytes | None = None
@@ -505,17 +517,20 @@ class MediaEngine:
         if payload is None:
             if leg.moh is not None:
                 payload = leg.moh.payload(tick, pt)
-            elif leg.bridge is not None:
-                bridge = leg.bridge
-                other = (bridge.b if bridge.a is leg else bridge.a).endpoint
-                rx = other.rx
+            elif partner is not None:
+                if self.config.relay:
+                    endpoint.relay_from(partner)
+                    return
+                rx = partner.rx
                 if rx is not None:
-                    other_pt = other.payload_type
+                    other_pt = partner.payload_type
                     payload = rx if other_pt == pt else g711.transcode(rx, other_pt, pt)
             elif leg.conference is not None:
                 pcm = leg.conference.out.get(endpoint.id)
                 if pcm is not None:
                     payload = g711.encode(pcm, pt)
+        if partner is not None:
+            partner.relay_to = None
         endpoint.send(payload)
 
     def _record(self, recording: Recording) -> None:

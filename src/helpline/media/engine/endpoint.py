@@ -17,6 +17,14 @@ Theory of operation
   when the latched one has been silent for ``relatch_after`` seconds, so stray packets
   cannot hijack a live stream. RTCP goes to where RTCP comes from, or to the latched
   address on the RTCP port.
+* Relaying: while its bridge partner has nothing else to send (no prompt, music or
+  digits), an endpoint forwards each audio packet the moment it arrives
+  (:meth:`Endpoint.forward` on :attr:`Endpoint.relay_to`): the partner's own SSRC and
+  sequence numbers, the packet's timestamp moved by a fixed offset (fixed again when
+  the source SSRC changes, so the partner's stream stays continuous), the payload as
+  is or translated between the two laws. Nothing waits for a tick, so a bridge adds no
+  latency and no re-timing, and a late loop delays packets instead of dropping them.
+  The packet still goes through the reorder buffer for recording and mixing.
 * Sending: one :class:`RtpSender` per endpoint (SSRC, sequence, timestamp). Digits to
   send are planned by :class:`DtmfSender` one at a time; while a digit is out the audio
   is muted (RFC 4733 §2.5.1.4). An SR or RR (with SDES CNAME) goes out every
@@ -120,6 +128,11 @@ class Endpoint:
         self.rx: bytes | None = None
         self._rx_pcm: bytes | None = None
         self.tx: bytes | None = None
+        self.relay_to: Endpoint | None = None
+        self._relay_source: int | None = None
+        self._relay_offset = 0
+        self._relayed: deque[bytes] = deque(maxlen=config.max_backlog)
+        """Frames relayed since the last ticks, for recordings (one per tick)."""
 
     async def open(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind RTP on ``port`` and RTCP on ``port + 1``; raises OSError if taken."""
@@ -200,6 +213,8 @@ class Endpoint:
             remote = self.remote
             if remote is None or remote.receive:
                 self.reorder.push(packet)
+                if self.relay_to is not None:
+                    self.relay_to.forward(packet)
         elif pt == self.dtmf_receiver.payload_type:
             self.dtmf_packets += 1
             try:
@@ -238,7 +253,7 @@ class Endpoint:
     def pull(self, now: float) -> None:
         """Take this tick's frame from the reorder buffer into :attr:`rx`."""
         self._rx_pcm = None
-        self.tx = None
+        self.tx = self._relayed.popleft() if self._relayed else None
         if self.dtmf_receiver.get_timer() is not None:
             self.dtmf_receiver.handle_timer(now)
             self._drain_digits()
@@ -282,7 +297,33 @@ class Endpoint:
             self.sender.skip()
             return
         self.tx = payload
-        self.rtp.sendto(self.sender.next_packet(payload).serialize(), self.send_to)
+        self.rtp.sendto(self.sender.next_datagram(payload), self.send_to)
+
+    def relay_from(self, source: Endpoint) -> None:
+        """Have ``source`` forward its audio to us as it arrives."""
+        if source.relay_to is not self:
+            source.relay_to = self
+            self._relay_source = None
+
+    def forward(self, packet: RtpPacket) -> None:
+        """Send a packet relayed from the bridge partner (see the module docstring)."""
+        if not self.can_send or self.rtp is None:
+            return
+        payload = packet.payload
+        pt = self.sender.payload_type
+        if packet.payload_type != pt:
+            payload = g711.transcode(payload, packet.payload_type, pt)
+        if packet.ssrc != self._relay_source:
+            self._relay_source = packet.ssrc
+            self._relay_offset = self.sender.timestamp - packet.timestamp
+        if len(payload) == FRAME_PAYLOAD:
+            self._relayed.append(payload)
+        self.rtp.sendto(
+            self.sender.next_datagram(
+                payload, timestamp=packet.timestamp + self._relay_offset, samples=len(payload)
+            ),
+            self.send_to,
+        )
 
     def queue_digits(self, digits: str, duration: float) -> None:
         """Digits to send as telephone-events."""
