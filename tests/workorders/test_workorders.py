@@ -18,7 +18,7 @@ from helpline.db.base import utcnow
 from helpline.recordings.models import CallDirection
 from helpline.runtime import Runtime
 from helpline.users.models import User
-from helpline.workorders import service
+from helpline.workorders import departments, service
 from helpline.workorders.models import Source, TimelineKind, WorkOrder
 from helpline.workorders.notify import WorkOrderChanged, build_email
 from helpline.workorders.schemas import SearchFilters, SlaTargetIn, SlaTargetsPut, WorkOrderCreate
@@ -87,7 +87,7 @@ async def test_sla_due_times_and_breaches_follow_a_fixed_clock(runtime: Runtime)
     principal = await demo_admin(runtime)
     t0 = utcnow().replace(microsecond=0) - timedelta(days=30)
     async with runtime.unit_of_work() as session:
-        await service.put_sla_targets(
+        await departments.put_sla_targets(
             session,
             principal=principal,
             data=SlaTargetsPut(

@@ -19,7 +19,7 @@ from helpline.core.errors import ApiError
 from helpline.core.pagination import Page, PageParams
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
-from helpline.workorders import service
+from helpline.workorders import departments, service
 from helpline.workorders.models import WorkOrder
 from helpline.workorders.schemas import (
     AttachmentOut,
@@ -52,7 +52,7 @@ async def _owned(work_order_id: int, db: Db, principal: AnyUser) -> int:
 
 async def _owned_department(department_id: int, db: Db, principal: TenantAdmin) -> int:
     """The path's department, checked before the body."""
-    await service.get_department(db, principal=principal, department_id=department_id)
+    await departments.get_department(db, principal=principal, department_id=department_id)
     return department_id
 
 
@@ -72,8 +72,8 @@ async def list_departments(
     db: Db, principal: AnyUser, params: Annotated[PageParams, Query()]
 ) -> object:
     """The tenant's departments with their members."""
-    items, total = await service.list_departments(db, principal=principal, params=params)
-    views = await service.department_views(db, items)
+    items, total = await departments.list_departments(db, principal=principal, params=params)
+    views = await departments.department_views(db, items)
     return Page[DepartmentOut](
         items=[DepartmentOut.model_validate(v) for v in views],
         total=total,
@@ -85,15 +85,17 @@ async def list_departments(
 @router.post("/departments", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED)
 async def create_department(data: DepartmentCreate, db: Db, principal: TenantAdmin) -> object:
     """A new department; 404 names member ids that are not users of the tenant."""
-    department = await service.create_department(db, principal=principal, data=data)
-    return (await service.department_views(db, [department]))[0]
+    department = await departments.create_department(db, principal=principal, data=data)
+    return (await departments.department_views(db, [department]))[0]
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentOut)
 async def get_department(department_id: int, db: Db, principal: AnyUser) -> object:
     """One department."""
-    department = await service.get_department(db, principal=principal, department_id=department_id)
-    return (await service.department_views(db, [department]))[0]
+    department = await departments.get_department(
+        db, principal=principal, department_id=department_id
+    )
+    return (await departments.department_views(db, [department]))[0]
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentOut)
@@ -101,16 +103,16 @@ async def update_department(
     department_id: OwnedDepartment, data: DepartmentUpdate, db: Db, principal: TenantAdmin
 ) -> object:
     """Change a department; ``member_ids`` replaces its members."""
-    department = await service.update_department(
+    department = await departments.update_department(
         db, principal=principal, department_id=department_id, data=data
     )
-    return (await service.department_views(db, [department]))[0]
+    return (await departments.department_views(db, [department]))[0]
 
 
 @router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_department(department_id: int, db: Db, principal: TenantAdmin) -> None:
     """Remove a department; its work orders stay, without a department."""
-    await service.delete_department(db, principal=principal, department_id=department_id)
+    await departments.delete_department(db, principal=principal, department_id=department_id)
 
 
 # SLA targets -----------------------------------------------------------------------
@@ -119,13 +121,13 @@ async def delete_department(department_id: int, db: Db, principal: TenantAdmin) 
 @router.get("/sla-targets", response_model=list[SlaTargetOut])
 async def list_sla_targets(db: Db, principal: AnyUser) -> object:
     """The SLA targets in force for each priority."""
-    return await service.list_sla_targets(db, principal=principal)
+    return await departments.list_sla_targets(db, principal=principal)
 
 
 @router.put("/sla-targets", response_model=list[SlaTargetOut])
 async def put_sla_targets(data: SlaTargetsPut, db: Db, principal: Supervisor) -> object:
     """Replace the tenant's SLA targets; left-out priorities use the defaults."""
-    return await service.put_sla_targets(db, principal=principal, data=data)
+    return await departments.put_sla_targets(db, principal=principal, data=data)
 
 
 # Work orders -----------------------------------------------------------------------

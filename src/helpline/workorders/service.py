@@ -1,12 +1,11 @@
-"""Work orders of a tenant: departments, SLA targets, the workflow, comments, attachments,
-watchers, search, and creation from a call or an e-mail.
+"""Work orders of a tenant: the workflow, comments, attachments, watchers, search, and
+creation from a call or an e-mail (departments and SLA targets are in
+:mod:`helpline.workorders.departments`).
 
 Every change writes a timeline entry, queues a ``workorder.changed`` webhook delivery
 (:func:`helpline.webhooks.service.publish`, in the same transaction) and a
 :class:`~helpline.workorders.notify.WorkOrderChanged` bus event naming the staff to
-e-mail.  Departments and SLA targets are configuration and go to the audit log; work
-orders have their own timeline instead.  Functions take ``now`` so that SLA times can be
-tested with a fixed clock.
+e-mail.  Functions take ``now`` so that SLA times can be tested with a fixed clock.
 """
 
 from __future__ import annotations
@@ -15,13 +14,13 @@ import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
@@ -35,12 +34,11 @@ from helpline.users.models import User
 from helpline.webhooks import service as webhooks
 from helpline.webhooks.models import WebhookEvent
 from helpline.workorders import sla
+from helpline.workorders.departments import check_users, member_ids, sla_targets
 from helpline.workorders.models import (
     MAX_FILENAME_LENGTH,
     MAX_TITLE_LENGTH,
     Department,
-    DepartmentMember,
-    SlaPolicy,
     Source,
     TimelineEntry,
     TimelineKind,
@@ -53,17 +51,13 @@ from helpline.workorders.notify import WorkOrderChanged
 from helpline.workorders.schemas import (
     NULLABLE,
     CommentCreate,
-    DepartmentCreate,
-    DepartmentUpdate,
     SearchFilters,
-    SlaTargetsPut,
     StatusChange,
     WorkOrderCreate,
     WorkOrderUpdate,
 )
 from helpline.workorders.sla import Priority, Status
 
-DEPARTMENT_AUDITED = ("name", "description", "email")
 MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
 ATTACHMENT_DIR: Final = "workorders"
 _THREAD = re.compile(r"\[WO-(\d+)\]")
@@ -75,247 +69,6 @@ CustomerLookup = Callable[[AsyncSession, int, str], Awaitable[int | None]]
 
 
 # Departments -----------------------------------------------------------------------
-
-
-async def _check_users(session: AsyncSession, tenant_id: int, user_ids: Iterable[int]) -> None:
-    wanted = set(user_ids)
-    if not wanted:
-        return
-    found = set(
-        (
-            await session.execute(
-                select(User.id).where(User.tenant_id == tenant_id, User.id.in_(wanted))
-            )
-        ).scalars()
-    )
-    if missing := sorted(wanted - found):
-        raise NotFound("no such user", details={"user_ids": missing})
-
-
-async def _member_ids(session: AsyncSession, department_ids: Sequence[int]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {d: [] for d in department_ids}
-    if department_ids:
-        rows = await session.execute(
-            select(DepartmentMember.department_id, DepartmentMember.user_id)
-            .where(DepartmentMember.department_id.in_(department_ids))
-            .order_by(DepartmentMember.user_id)
-        )
-        for department_id, user_id in rows:
-            out[department_id].append(user_id)
-    return out
-
-
-async def department_views(
-    session: AsyncSession, departments: Sequence[Department]
-) -> list[dict[str, Any]]:
-    """The API view of ``departments`` with their members' user ids."""
-    members = await _member_ids(session, [d.id for d in departments])
-    return [
-        {
-            "id": d.id,
-            "name": d.name,
-            "description": d.description,
-            "email": d.email,
-            "member_ids": members[d.id],
-            "created_at": d.created_at,
-            "updated_at": d.updated_at,
-        }
-        for d in departments
-    ]
-
-
-async def _department_name_free(
-    session: AsyncSession, tenant_id: int, name: str, *, own_id: int | None = None
-) -> None:
-    stmt = select(Department.id).where(Department.tenant_id == tenant_id, Department.name == name)
-    if own_id is not None:
-        stmt = stmt.where(Department.id != own_id)
-    if (await session.execute(stmt)).first() is not None:
-        raise Conflict(f"department {name!r} exists", error_id="department_name_taken")
-
-
-async def _set_members(
-    session: AsyncSession, department: Department, user_ids: Sequence[int]
-) -> None:
-    await _check_users(session, department.tenant_id, user_ids)
-    await session.execute(
-        delete(DepartmentMember).where(DepartmentMember.department_id == department.id)
-    )
-    session.add_all(
-        DepartmentMember(tenant_id=department.tenant_id, department_id=department.id, user_id=u)
-        for u in dict.fromkeys(user_ids)
-    )
-
-
-async def list_departments(
-    session: AsyncSession, *, principal: Principal, params: PageParams
-) -> tuple[list[Department], int]:
-    """The departments of the principal's tenant, by name."""
-    return await paginate(
-        session,
-        select(Department).where(Department.tenant_id == principal.tenant_id),
-        params,
-        sortable={"id": Department.id, "name": Department.name},
-        default_sort=(Department.name,),
-    )
-
-
-async def get_department(
-    session: AsyncSession, *, principal: Principal, department_id: int
-) -> Department:
-    """A department of the principal's tenant."""
-    return await get_owned(
-        session, Department, department_id, tenant_id=principal.tenant_id, what="department"
-    )
-
-
-async def create_department(
-    session: AsyncSession, *, principal: Principal, data: DepartmentCreate
-) -> Department:
-    """A new department with its members."""
-    await _department_name_free(session, principal.tenant_id, data.name)
-    department = Department(
-        tenant_id=principal.tenant_id,
-        name=data.name,
-        description=data.description,
-        email=data.email,
-    )
-    session.add(department)
-    await session.flush()
-    await _set_members(session, department, data.member_ids)
-    await audit.log_change(
-        session,
-        actor=principal,
-        tenant_id=principal.tenant_id,
-        action="create",
-        entity="department",
-        obj=department,
-        fields=DEPARTMENT_AUDITED,
-    )
-    return department
-
-
-async def update_department(
-    session: AsyncSession, *, principal: Principal, department_id: int, data: DepartmentUpdate
-) -> Department:
-    """Change a department; ``member_ids`` replaces its members, ``email: null`` clears."""
-    department = await get_department(session, principal=principal, department_id=department_id)
-    before = audit.snapshot(department, DEPARTMENT_AUDITED)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    member_ids = changes.pop("member_ids", None)
-    if changes.get("name") is not None:
-        await _department_name_free(
-            session, department.tenant_id, changes["name"], own_id=department.id
-        )
-    audit.apply_changes(department, changes, nullable=("email",))
-    if member_ids is not None:
-        await _set_members(session, department, member_ids)
-    await audit.log_change(
-        session,
-        actor=principal,
-        tenant_id=department.tenant_id,
-        action="update",
-        entity="department",
-        obj=department,
-        fields=DEPARTMENT_AUDITED,
-        before=before,
-    )
-    return department
-
-
-async def delete_department(
-    session: AsyncSession, *, principal: Principal, department_id: int
-) -> None:
-    """Remove a department; its work orders stay, unassigned from it."""
-    department = await get_department(session, principal=principal, department_id=department_id)
-    before = audit.snapshot(department, DEPARTMENT_AUDITED)
-    await session.delete(department)
-    await audit.log_change(
-        session,
-        actor=principal,
-        tenant_id=department.tenant_id,
-        action="delete",
-        entity="department",
-        obj=department,
-        fields=DEPARTMENT_AUDITED,
-        before=before,
-    )
-
-
-# SLA targets -----------------------------------------------------------------------
-
-
-async def sla_targets(session: AsyncSession, tenant_id: int) -> dict[Priority, sla.SlaTarget]:
-    """The SLA targets in force for ``tenant_id``: its own, else the defaults."""
-    targets = dict(sla.DEFAULT_TARGETS)
-    rows = (
-        await session.execute(select(SlaPolicy).where(SlaPolicy.tenant_id == tenant_id))
-    ).scalars()
-    for row in rows:
-        targets[row.priority] = sla.SlaTarget(
-            timedelta(minutes=row.first_response_minutes), timedelta(minutes=row.resolution_minutes)
-        )
-    return targets
-
-
-async def list_sla_targets(session: AsyncSession, *, principal: Principal) -> list[dict[str, Any]]:
-    """The targets in force for each priority of the principal's tenant."""
-    own = {
-        row.priority
-        for row in (
-            await session.execute(
-                select(SlaPolicy).where(SlaPolicy.tenant_id == principal.tenant_id)
-            )
-        ).scalars()
-    }
-    targets = await sla_targets(session, principal.tenant_id)
-    return [
-        {
-            "priority": p,
-            "first_response_minutes": int(targets[p].first_response.total_seconds() // 60),
-            "resolution_minutes": int(targets[p].resolution.total_seconds() // 60),
-            "default": p not in own,
-        }
-        for p in Priority
-    ]
-
-
-async def put_sla_targets(
-    session: AsyncSession, *, principal: Principal, data: SlaTargetsPut
-) -> list[dict[str, Any]]:
-    """Replace the tenant's targets (left-out priorities use the defaults); open work
-    orders keep the due times they were given."""
-    if len({t.priority for t in data.targets}) != len(data.targets):
-        raise ApiError(
-            "a priority is listed twice", error_id="sla_priority_repeated", status_code=422
-        )
-    await session.execute(delete(SlaPolicy).where(SlaPolicy.tenant_id == principal.tenant_id))
-    session.add_all(
-        SlaPolicy(
-            tenant_id=principal.tenant_id,
-            priority=t.priority,
-            first_response_minutes=t.first_response_minutes,
-            resolution_minutes=t.resolution_minutes,
-        )
-        for t in data.targets
-    )
-    await session.flush()
-    await audit.record(
-        session,
-        actor=principal,
-        tenant_id=principal.tenant_id,
-        action="update",
-        entity="sla_targets",
-        entity_id=principal.tenant_id,
-        after={
-            t.priority.value: f"{t.first_response_minutes}/{t.resolution_minutes}"
-            for t in data.targets
-        },
-    )
-    return await list_sla_targets(session, principal=principal)
-
-
-# Views -----------------------------------------------------------------------------
 
 
 async def _watcher_ids(
@@ -397,7 +150,7 @@ async def _recipients(
         if department is not None and department.email:
             addresses.append(department.email)
         user_ids.update(
-            (await _member_ids(session, [work_order.department_id]))[work_order.department_id]
+            (await member_ids(session, [work_order.department_id]))[work_order.department_id]
         )
     user_ids.discard(exclude_user if exclude_user is not None else -1)
     if user_ids:
@@ -486,7 +239,7 @@ async def _check_refs(
 ) -> None:
     if department_id is not None:
         await get_owned(session, Department, department_id, tenant_id=tenant_id, what="department")
-    await _check_users(session, tenant_id, [u for u in user_ids if u is not None])
+    await check_users(session, tenant_id, [u for u in user_ids if u is not None])
 
 
 async def _new(
@@ -1046,7 +799,7 @@ async def add_watcher(
 ) -> WorkOrder:
     """Make a user of the tenant watch a work order (no change if they already do)."""
     work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
-    await _check_users(session, work_order.tenant_id, [user_id])
+    await check_users(session, work_order.tenant_id, [user_id])
     if user_id in (await _watcher_ids(session, [work_order.id]))[work_order.id]:
         return work_order
     session.add(
