@@ -20,7 +20,8 @@ from helpline.prompts.say import say_amount
 from helpline.runtime import Runtime
 from helpline.vxml import interpreter as vxml
 from helpline.vxml import service as documents
-from helpline.vxml.interpreter import HttpFetcher, run_vxml
+from helpline.vxml.fetch import HttpFetcher
+from helpline.vxml.interpreter import run_vxml
 from tests.ivr.fakes import FakePort, ListRecorder
 
 OFFERS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 from helpline.ivr.port import CallGone, RecordEnd, RecordResult, TransferTarget
 from helpline.media.backend import PlaybackEnd, Source, WavSource
 from helpline.prompts.language import Language
-from helpline.vxml.interpreter import Fetched, FetchError
+from helpline.vxml.fetch import Fetched, FetchError
 
 
 @dataclass

@@ -11,7 +11,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from helpline.ivr.port import RecordEnd, TransferKind, TransferTarget
-from helpline.vxml.interpreter import HttpFetcher, OutcomeKind, run_vxml
+from helpline.vxml.fetch import HttpFetcher
+from helpline.vxml.interpreter import OutcomeKind, run_vxml
 from tests.vxml.fakes import FakePort, MemoryFetcher
 
 NONE = MemoryFetcher({})

@@ -42,7 +42,8 @@ from helpline.voicemail import service as voicemail
 from helpline.voicemail.deposit import leave_message
 from helpline.voicemail.notify import Notifier
 from helpline.vxml import service as vxml
-from helpline.vxml.interpreter import HttpFetcher, run_vxml
+from helpline.vxml.fetch import HttpFetcher
+from helpline.vxml.interpreter import run_vxml
 
 log = logging.getLogger(__name__)
 
