@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+import json
 
+import httpx
+from sqlalchemy import func, select
+
+from helpline.api.app import create_app
+from helpline.auth.models import WebSession
 from helpline.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD, login
 
@@ -112,3 +117,46 @@ async def test_token_cannot_exceed_the_scopes_of_its_creator(client: httpx.Async
             json={"name": "w", "scopes": ["write"]},
         )
     assert r.status_code == 403
+
+
+async def test_login_is_committed_before_the_response_is_sent(runtime: Runtime) -> None:
+    """A client that uses its cookie the moment the login answers must find its session
+    (the unit of work used to commit only after the response went out)."""
+    app = create_app(runtime)
+    body = json.dumps({"tenant": "demo", "username": "admin", "password": DEMO_PASSWORD})
+    sessions_at_start: list[int] = []
+    received = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body.encode(), "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200
+            async with runtime.unit_of_work() as db:
+                count = await db.scalar(select(func.count()).select_from(WebSession))
+            sessions_at_start.append(count or 0)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/api/v1/auth/login",
+        "raw_path": b"/api/v1/auth/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 443),
+        "app": app,
+    }
+    async with runtime.unit_of_work() as db:
+        before = await db.scalar(select(func.count()).select_from(WebSession)) or 0
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sessions_at_start == [before + 1]

@@ -41,7 +41,10 @@ async def db_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Db = Annotated[AsyncSession, Depends(db_session)]
+Db = Annotated[AsyncSession, Depends(db_session, scope="function")]
+"""The request's session; committed before the response is sent (scope "function"), so
+a client that acts on the response (a login, then a request with its cookie) finds the
+change."""
 
 
 def client_address(conn: HTTPConnection) -> str:
