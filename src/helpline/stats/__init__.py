@@ -1,0 +1,1 @@
+"""Statistics: real-time figures, historical reports, exports and Erlang C staffing."""

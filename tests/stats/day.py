@@ -1,0 +1,259 @@
+"""A known day of the demo tenant for the statistics tests, with hand-computed figures.
+
+The demo tenant is put in Europe/Berlin (UTC+1 in November). Monday 2 November 2026,
+local times, every call inbound to the demo service unless said otherwise:
+
+====  =====  =======  ============================  ====  ====  ====  ====
+call  start  queue    outcome (agent)               wait  talk  hold  wrap
+====  =====  =======  ============================  ====  ====  ====  ====
+c0    00:30  sales    answered (agent2002)            20    60     0     0
+c1    09:05  sales    answered (agent2001)            10   100    20    30
+c2    09:20  sales    answered (agent2002)            30   200     0    10
+c3    09:40  sales    abandoned in queue               3
+c4    09:50  sales    abandoned in queue              40
+c5    10:10  support  answered (agent2003), transfer   5   300    60    20
+c6    10:30  support  callback requested              50
+c7    11:00  -        hung up in the IVR
+c8    11:15  -        voicemail (no service)
+c9    11:30  -        rejected                        (not offered)
+c10   11:45  -        outbound by agent2001           (not counted)
+c11   00:30  sales    3 Nov, answered (agent2001)      0    45     0     0
+====  =====  =======  ============================  ====  ====  ====  ====
+
+c0 started at 23:30 UTC on 1 November and c11 at 23:30 UTC on 2 November: the local
+day holds c0 but not c11. IVR paths (flow ``demo-menu``): c1 entered ``lang-en``,
+``menu`` twice and ``sales``; c7 ``lang-en`` then hung up in ``menu``.
+
+Agents logged in: agent2001 08:00-12:00, agent2002 09:00-10:00 (local). Work orders:
+one from c1 (sales, agent2001) created 09:00 and closed 11:00, one created 10:00
+and still open.
+
+Hand-computed for the local day (queue thresholds 20 s and 5 s): offered 9 (c0-c8),
+answered 4, answered within 20 s 3 (c0 at exactly 20 s, c1, c5), abandoned 2 of
+which short 1 (c3), so the service level is 3 / (4 + 2 - 1) = 0.6 and the abandon
+rate (2 - 1) / 5 = 0.2; ASA (20 + 10 + 30 + 5) / 4 = 16.25 s; the average abandon
+(3 + 40) / 2 = 21.5 s; the longest wait 50 s (c6); talk 660, hold 80, wrap-up 60,
+handle 800 s, AHT 200 s; staffed 14,400 + 3,600 s, occupancy 800 / 18,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from helpline.acd.models import Agent, AgentSession, Queue
+from helpline.auth.principal import ALL_SCOPES, Principal, Via
+from helpline.calls.models import (
+    CallDirection,
+    CallOutcome,
+    CallRecord,
+    CallSegment,
+    SegmentKind,
+)
+from helpline.ivr.models import Flow, IvrPathStep
+from helpline.routing.models import Service
+from helpline.runtime import Runtime
+from helpline.tenants.models import Tenant
+from helpline.users.models import Role, User
+from helpline.workorders.models import Source, WorkOrder
+from helpline.workorders.sla import Priority, Status
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(hour: int, minute: int = 0, day: int = 2, month: int = 11) -> datetime:
+    """A local time in Berlin in 2026."""
+    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
+
+
+def admin(tenant_id: int) -> Principal:
+    """A tenant admin of ``tenant_id``, for calling the services directly."""
+    return Principal(
+        user_id=1,
+        tenant_id=tenant_id,
+        tenant_slug="demo",
+        username="admin",
+        role=Role.TENANT_ADMIN,
+        scopes=ALL_SCOPES,
+        via=Via.SESSION,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """Ids the tests need."""
+
+    tenant_id: int
+    service_id: int
+    records: dict[str, int]
+
+
+#: name -> (start, queue, outcome, agent, wait, talk, hold, wrap); c10 is outbound.
+CALLS: dict[
+    str, tuple[datetime, str | None, CallOutcome, str | None, float, float, float, float]
+] = {
+    "c0": (local(0, 30), "sales", CallOutcome.ANSWERED, "agent2002", 20, 60, 0, 0),
+    "c1": (local(9, 5), "sales", CallOutcome.ANSWERED, "agent2001", 10, 100, 20, 30),
+    "c2": (local(9, 20), "sales", CallOutcome.ANSWERED, "agent2002", 30, 200, 0, 10),
+    "c3": (local(9, 40), "sales", CallOutcome.ABANDONED_QUEUE, None, 3, 0, 0, 0),
+    "c4": (local(9, 50), "sales", CallOutcome.ABANDONED_QUEUE, None, 40, 0, 0, 0),
+    "c5": (local(10, 10), "support", CallOutcome.ANSWERED, "agent2003", 5, 300, 60, 20),
+    "c6": (local(10, 30), "support", CallOutcome.CALLBACK, None, 50, 0, 0, 0),
+    "c7": (local(11, 0), None, CallOutcome.ABANDONED_IVR, None, 0, 0, 0, 0),
+    "c8": (local(11, 15), None, CallOutcome.VOICEMAIL, None, 0, 0, 0, 0),
+    "c9": (local(11, 30), None, CallOutcome.REJECTED, None, 0, 0, 0, 0),
+    "c10": (local(11, 45), None, CallOutcome.ANSWERED, "agent2001", 0, 500, 0, 0),
+    "c11": (local(0, 30, day=3), "sales", CallOutcome.ANSWERED, "agent2001", 0, 45, 0, 0),
+}
+
+
+def _record(tenant_id: int, service_id: int, name: str) -> CallRecord:
+    start, queue, outcome, agent, wait, talk, hold, wrap = CALLS[name]
+    answered = agent is not None
+    return CallRecord(
+        tenant_id=tenant_id,
+        call_id=f"{name}@stats",
+        direction=CallDirection.OUTBOUND if name == "c10" else CallDirection.INBOUND,
+        caller="+4930555000" if name != "c10" else "2001",
+        called="1000",
+        service_id=None if name in ("c8", "c10") else service_id,
+        queue=queue,
+        agent=agent,
+        started_at=start,
+        answered_at=start + timedelta(seconds=12 + wait) if answered else None,
+        ended_at=start + timedelta(seconds=12 + wait + talk + hold),
+        outcome=outcome,
+        ivr_seconds=12,
+        wait_seconds=wait,
+        talk_seconds=talk,
+        hold_seconds=hold,
+        wrap_up_seconds=wrap,
+        open=False,
+        created_at=start,
+        updated_at=start + timedelta(minutes=10),
+    )
+
+
+async def load_day(runtime: Runtime) -> Day:
+    """Put the demo tenant in Berlin and write the day above."""
+    async with runtime.unit_of_work() as session:
+        tenant = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
+        tenant.timezone = "Europe/Berlin"
+        tenant_id = tenant.id
+        service_id = (
+            await session.execute(
+                select(Service.id).where(Service.tenant_id == tenant_id, Service.name == "demo")
+            )
+        ).scalar_one()
+        flow_id = (
+            await session.execute(
+                select(Flow.id).where(Flow.tenant_id == tenant_id, Flow.name == "demo-menu")
+            )
+        ).scalar_one()
+        agents = dict(
+            (
+                await session.execute(
+                    select(User.username, Agent.id)
+                    .join(Agent, Agent.user_id == User.id)
+                    .where(User.tenant_id == tenant_id)
+                )
+            ).all()
+        )
+        records = {name: _record(tenant_id, service_id, name) for name in CALLS}
+        session.add_all(records.values())
+        await session.flush()
+        transfer_at = local(10, 16)
+        session.add(
+            CallSegment(
+                record_id=records["c5"].id,
+                seq=0,
+                kind=SegmentKind.TRANSFER,
+                started_at=transfer_at,
+                ended_at=transfer_at + timedelta(seconds=5),
+                agent="agent2003",
+            )
+        )
+        steps = [
+            ("c1", "lang-en", "language", "ok"),
+            ("c1", "menu", "menu", "option"),
+            ("c1", "menu", "menu", "option"),
+            ("c1", "sales", "queue", "transferred"),
+            ("c7", "lang-en", "language", "ok"),
+            ("c7", "menu", "menu", "caller_hung_up"),
+        ]
+        session.add_all(
+            IvrPathStep(
+                tenant_id=tenant_id,
+                call_id=f"{name}@stats",
+                flow_id=flow_id,
+                version=1,
+                node=node,
+                node_type=node_type,
+                entered_at=CALLS[name][0] + timedelta(seconds=n),
+                outcome=outcome,
+            )
+            for n, (name, node, node_type, outcome) in enumerate(steps)
+        )
+        session.add_all(
+            [
+                AgentSession(
+                    tenant_id=tenant_id,
+                    agent_id=agents["agent2001"],
+                    login_at=local(8),
+                    logout_at=local(12),
+                ),
+                AgentSession(
+                    tenant_id=tenant_id,
+                    agent_id=agents["agent2002"],
+                    login_at=local(9),
+                    logout_at=local(10),
+                ),
+            ]
+        )
+        session.add_all(
+            [
+                _work_order(tenant_id, "from c1", local(9), local(11), "sales", "agent2001"),
+                _work_order(tenant_id, "still open", local(10), None, None, None),
+            ]
+        )
+        await session.flush()
+        return Day(tenant_id, service_id, {name: r.id for name, r in records.items()})
+
+
+def _work_order(
+    tenant_id: int,
+    title: str,
+    created: datetime,
+    closed: datetime | None,
+    queue: str | None,
+    agent: str | None,
+) -> WorkOrder:
+    return WorkOrder(
+        tenant_id=tenant_id,
+        title=title,
+        status=Status.CLOSED if closed else Status.OPEN,
+        priority=Priority.NORMAL,
+        source=Source.CALL,
+        queue=queue,
+        agent=agent,
+        first_response_due_at=created + timedelta(hours=1),
+        resolution_due_at=created + timedelta(days=1),
+        closed_at=closed,
+        created_at=created,
+        updated_at=closed or created,
+    )
+
+
+async def set_queue_thresholds(
+    runtime: Runtime, tenant_id: int, queue: str, *, service_level: int, short_abandon: int
+) -> None:
+    """Change one queue's service-level and short-abandon thresholds."""
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(Queue)
+            .where(Queue.tenant_id == tenant_id, Queue.name == queue)
+            .values(service_level_seconds=service_level, short_abandon_seconds=short_abandon)
+        )
