@@ -1,0 +1,1 @@
+"""SMS: gateways (Kannel, SMPP), templates, messages, delivery reports, inbound."""
