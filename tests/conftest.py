@@ -137,14 +137,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_settings(tmp_path: Path, database_url: str, **extra: object) -> Settings:
-    """Settings for tests: known passwords, the given database."""
+    """Settings for tests: known passwords, the given database, and no generated call
+    history with the demo (tests count the calls they make)."""
+    options: dict[str, object] = {"demo_history": False, **extra}
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
         admin_password=ADMIN_PASSWORD,
         demo_password=DEMO_PASSWORD,
         demo_sip_password=DEMO_SIP_PASSWORD,
-        **extra,
+        **options,
     )
 
 

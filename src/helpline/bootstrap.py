@@ -16,8 +16,10 @@ from helpline.acd.demo import load_demo_acd
 from helpline.config import Settings
 from helpline.core.passwords import generate_password, hash_password
 from helpline.customers.demo import load_demo_customers
+from helpline.db.base import utcnow
 from helpline.demo.content import load_content
 from helpline.kb.demo import load_demo_articles
+from helpline.stats.demo import load_demo_history
 from helpline.tenants import service as tenants
 from helpline.tenants.models import SYSTEM_TENANT, Tenant, Tier
 from helpline.tenants.schemas import TenantCreate
@@ -132,5 +134,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> Credentials:
     await load_demo_acd(session, tenant.id)
     await load_demo_articles(session, tenant.id)
     await load_demo_customers(session, tenant.id)
+    if settings.demo_history:
+        await load_demo_history(session, tenant_id=tenant.id, now=utcnow())
     log.info("demo tenant %r loaded", DEMO_TENANT)
     return created

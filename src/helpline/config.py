@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     rtp_timeout: float = Field(default=30.0, gt=0, description="Seconds without RTP: hang up.")
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
+    webrtc_enabled: bool = Field(
+        default=True, description="Answer and call browser phones through the WebRTC gateway."
+    )
+    webrtc_host_addresses: str = Field(
+        default="", description="Comma-separated ICE host addresses; empty: the SIP host."
+    )
+    webrtc_stun_server: str = Field(
+        default="", description="host:port of a STUN server for WebRTC; empty: none."
+    )
+    webrtc_codecs: str = Field(
+        default="opus,PCMU,PCMA", description="Codecs toward browsers, most preferred first."
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="Platform admin password set on first start."
     )
@@ -90,6 +102,9 @@ class Settings(BaseSettings):
     demo_sip_password: SecretStr | None = None
     demo_password: SecretStr | None = Field(
         default=None, description="Password of the demo web users; generated if unset."
+    )
+    demo_history: bool = Field(
+        default=True, description="Load yesterday's and today's generated calls with the demo."
     )
     cookie_secure: bool = Field(default=True, description="Mark session cookies Secure.")
     session_hours: int = Field(default=12, ge=1)
@@ -104,6 +119,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = Field(default="helpline@localhost", description="Sender of e-mails.")
     smtp_starttls: bool = Field(default=True, description="Upgrade SMTP with STARTTLS.")
+    public_url: str = Field(
+        default="",
+        max_length=500,
+        pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$",
+        description="Base URL gateways and callers reach HTTP at; empty: http://host:port.",
+    )
     log_level: str = "INFO"
 
     @field_validator("sip_trusted_networks")
@@ -114,11 +135,26 @@ class Settings(BaseSettings):
                 ip_network(part.strip(), strict=False)
         return value
 
+    @field_validator("webrtc_host_addresses")
+    @classmethod
+    def _check_addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_address(part.strip())
+        return value
+
     @model_validator(mode="after")
     def _check_ranges(self) -> Settings:
         if self.rtp_port_min > self.rtp_port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
         return self
+
+    @property
+    def effective_public_url(self) -> str:
+        """The configured public URL without a trailing slash, else this node's HTTP."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
 
     @property
     def effective_database_url(self) -> str:

@@ -30,6 +30,8 @@ from helpline.db.migrate import upgrade
 from helpline.media.engine import EngineConfig, create_backend
 from helpline.recordings import service as recordings
 from helpline.runtime import Runtime
+from helpline.sms.sender import SmsSender
+from helpline.surveys.dispatch import SurveyLinkSender
 from helpline.telephony.service import SipService
 from helpline.tenants import service as tenants
 from helpline.voicemail import service as voicemail
@@ -161,8 +163,11 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
         await sip.start()
         runtime.listeners["sip"] = sip
         sender = WebhookSender(runtime)
+        sms = SmsSender(runtime)
         background = [
             loop.create_task(sender.run()),
+            loop.create_task(sms.run()),
+            loop.create_task(SurveyLinkSender(runtime).run()),
             loop.create_task(WebhookBridge(runtime).run()),
             loop.create_task(
                 WorkOrderNotifier(SmtpConfig.from_settings(settings)).run(runtime.bus)
@@ -193,6 +198,7 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await sender.aclose()
+            await sms.aclose()
             await sip.stop()
             await media.close()
     finally:

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from helpline.acd.callback import CallbackState
+from helpline.acd.models import Callback
 from helpline.api.app import create_app
 from helpline.calls.models import CallOutcome, CallRecord, QueueEvent, QueueEventKind
 from helpline.config import Settings
@@ -48,6 +50,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/numbers": {"number": "+99900000001", "service_id": 1},
     "POST /api/v1/blacklist": {"number": "+99900000002", "note": "made-by-a"},
     "POST /api/v1/dispositions": {"code": "made-by-a", "label": "made-by-a"},
+    "POST /api/v1/calls": {"kind": "number", "target": "+99900000003"},
     "POST /api/v1/queues": {"name": "made-by-a"},
     "POST /api/v1/skills": {"name": "made-by-a"},
     "POST /api/v1/teams": {"name": "made-by-a"},
@@ -77,6 +80,14 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/vxml-documents": {"name": "made-by-a", "source": VXML},
     "POST /api/v1/flows": {"name": "made-by-a"},
     "POST /api/v1/flows/validate": {"start": "a", "nodes": {"a": {"type": "hangup"}}},
+    "POST /api/v1/sms/gateways": {
+        "name": "made-by-a",
+        "kind": "kannel",
+        "settings": {"sendsms_url": "http://127.0.0.1:9/cgi-bin/sendsms", "username": "a"},
+    },
+    "POST /api/v1/sms/templates": {"name": "made-by-a", "bodies": {"en": "made-by-a"}},
+    "POST /api/v1/sms/messages": {"to": "+8613800138000", "text": "made-by-a"},
+    "POST /api/v1/surveys": {"name": "made-by-a", "questions": [{"key": "q", "text": {"en": "?"}}]},
     "POST /api/v1/voicemail-boxes": {
         "name": "made-by-a",
         "owner_kind": "queue",
@@ -265,6 +276,35 @@ async def world(runtime: Runtime) -> World:
     assert flow.status_code == 201, flow.text
     published = await b.post(f"/api/v1/flows/{flow.json()['id']}/publish")
     assert published.status_code == 201, published.text
+    sms_gateway = await b.post(
+        "/api/v1/sms/gateways",
+        json={
+            "name": MARK,
+            "kind": "kannel",
+            "settings": {"sendsms_url": "http://127.0.0.1:9/cgi-bin/sendsms", "username": MARK},
+            "sender": "1588",
+        },
+    )
+    assert sms_gateway.status_code == 201, sms_gateway.text
+    sms_template = await b.post(
+        "/api/v1/sms/templates", json={"name": MARK, "bodies": {"en": MARK}}
+    )
+    assert sms_template.status_code == 201, sms_template.text
+    sms = await b.post("/api/v1/sms/messages", json={"to": "+8613800138000", "text": MARK})
+    assert sms.status_code == 202, sms.text
+    survey = await b.post(
+        "/api/v1/surveys", json={"name": MARK, "questions": [{"key": "q", "text": {"en": MARK}}]}
+    )
+    assert survey.status_code == 201, survey.text
+    surveyed = await b.put(
+        f"/api/v1/survey-queues/{acd['queue_id'].json()['id']}",
+        json={"survey_id": survey.json()["id"], "sms": True},
+    )
+    assert surveyed.status_code == 200, surveyed.text
+    survey_link = await b.post(
+        f"/api/v1/surveys/{survey.json()['id']}/sms-links", json={"to": "+8613800138000"}
+    )
+    assert survey_link.status_code == 201, survey_link.text
     async with runtime.unit_of_work() as session:
         binding = Registration(
             tenant_id=w.b_tenant_id,
@@ -320,7 +360,17 @@ async def world(runtime: Runtime) -> World:
             call_id=MARK,
             event=QueueEventKind.JOIN,
         )
-        session.add_all([binding, recording, message, call_record, queue_event])
+        callback = Callback(
+            tenant_id=w.b_tenant_id,
+            queue_id=acd["queue_id"].json()["id"],
+            call_id=MARK,
+            number=MARK,
+            called=MARK,
+            state=CallbackState.PENDING,
+            joined_at=utcnow(),
+            data={"queue": MARK},
+        )
+        session.add_all([binding, recording, message, call_record, queue_event, callback])
         await session.flush()
     w.ids = {
         "registration_id": binding.id,
@@ -341,6 +391,8 @@ async def world(runtime: Runtime) -> World:
         "number_id": number.json()["id"],
         "blacklist_entry_id": blocked.json()["id"],
         "record_id": call_record.id,
+        "callback_id": callback.id,
+        "call_id": MARK,
         "disposition_id": disposition.json()["id"],
         **{name: made.json()["id"] for name, made in acd.items()},
         "department_id": dept.json()["id"],
@@ -353,6 +405,11 @@ async def world(runtime: Runtime) -> World:
         "note_id": customer_note.json()["id"],
         "event_id": customer_event.json()["id"],
         "category_id": category.json()["id"],
+        "gateway_id": sms_gateway.json()["id"],
+        "template_id": sms_template.json()["id"],
+        "sms_id": sms.json()["id"],
+        "survey_id": survey.json()["id"],
+        "response_id": survey_link.json()["id"],
     }
     return w
 
@@ -375,6 +432,7 @@ async def _b_objects(w: World) -> str:
         (await w.b.get(f"/api/v1/call-records/{w.ids['record_id']}")).text,
         (await w.b.get("/api/v1/dispositions")).text,
         (await w.b.get("/api/v1/queue-events", params={"limit": 500})).text,
+        (await w.b.get("/api/v1/acd/callbacks", params={"limit": 500})).text,
         *[
             (await w.b.get(f"/api/v1/{what}", params={"limit": 500})).text
             for what in (
@@ -403,6 +461,17 @@ async def _b_objects(w: World) -> str:
         (await w.b.get("/api/v1/flows", params={"limit": 500})).text,
         (await w.b.get("/api/v1/voicemail-boxes", params={"limit": 500})).text,
         (await w.b.get(f"/api/v1/voicemail-boxes/{w.ids['box_id']}/messages")).text,
+        *[
+            (await w.b.get(f"/api/v1/{what}", params={"limit": 500})).text
+            for what in (
+                "sms/gateways",
+                "sms/templates",
+                "sms/messages",
+                "surveys",
+                "survey-queues",
+                "survey-responses",
+            )
+        ],
     ]
     return "\n".join(parts)
 

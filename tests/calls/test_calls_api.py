@@ -215,3 +215,17 @@ async def test_another_tenant_sees_none_of_the_calls(
     assert (await client.get(custom)).json()["label"] == "Order"
     notes = [r["notes"] for r in (await client.get("/api/v1/call-records")).json()["items"]]
     assert notes == [None, None, None]
+
+
+async def test_an_agent_sees_calls_recorded_under_their_phones_sip_account(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Call control records the SIP account that answered (2001, agent2001's phone)."""
+    demo = await tenant_id(runtime, "demo")
+    taken = await answered_call(runtime, tenant=demo, call_id="p@test", agent="2001")
+    await login(client, "demo", "agent2001", DEMO_PASSWORD)
+    assert _ids(await client.get("/api/v1/call-records")) == [taken.record_id]
+    noted = await client.patch(f"/api/v1/call-records/{taken.record_id}", json={"notes": "ok"})
+    assert noted.status_code == 200, noted.text
+    await login(client, "demo", "agent2002", DEMO_PASSWORD)
+    assert _ids(await client.get("/api/v1/call-records")) == []

@@ -35,13 +35,18 @@ def node(ns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         HELPLINE_SIP_QUALIFY_SECONDS="0",
         HELPLINE_COOKIE_SECURE="0",
     ) as running:
-        body = {"name": "sales-line", "default_target": {"kind": "queue", "queue": "sales"}}
-        status, service = running.api("POST", "/api/v1/services", body, login=ADMIN)
-        assert status == 201, service
-        body = {"number": NUMBER, "service_id": service["id"]}
-        status, answer = running.api("POST", "/api/v1/numbers", body, login=ADMIN)
-        assert status == 201, answer
+        number_to_sales(running)
         yield running
+
+
+def number_to_sales(node: Node) -> None:
+    """Make NUMBER a number whose service queues callers into "sales"."""
+    body = {"name": "sales-line", "default_target": {"kind": "queue", "queue": "sales"}}
+    status, service = node.api("POST", "/api/v1/services", body, login=ADMIN)
+    assert status == 201, service
+    body = {"number": NUMBER, "service_id": service["id"]}
+    status, answer = node.api("POST", "/api/v1/numbers", body, login=ADMIN)
+    assert status == 201, answer
 
 
 @pytest.fixture(scope="module")

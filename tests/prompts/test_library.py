@@ -52,7 +52,7 @@ def test_common_prompts_are_a_1khz_beep_and_a_20s_music_loop() -> None:
 
 def test_system_set_stays_small() -> None:
     size = sum(p.stat().st_size for p in SYSTEM_DIR.rglob("*") if p.is_file())
-    assert size < 3.2 * 1024 * 1024
+    assert size < 3.6 * 1024 * 1024  # 272 prompts in three languages and the music loop
 
 
 def _library(tmp_path: Path) -> PromptLibrary:

@@ -619,6 +619,18 @@ class Board:
             return self._ready.get(queue_id, 0) > 0
         return True
 
+    def logged_in_count(self, queue_id: str) -> int:
+        """How many members of ``queue_id`` are logged in (paused ones too)."""
+        return self._logged_in.get(queue_id, 0)
+
+    def ready_count(self, queue_id: str) -> int:
+        """How many members of ``queue_id`` are logged in and not paused (they serve it)."""
+        return self._ready.get(queue_id, 0)
+
+    def staffed(self, queue_id: str) -> bool:
+        """Whether ``queue_id``'s leave-empty rule lets its callers stay now."""
+        return self._rule_met(queue_id, self._queues[queue_id].leave_empty)
+
     def admission(self, queue_id: str) -> Admission:
         """Whether a new caller may join ``queue_id`` now (max length, join-empty rule)."""
         queue = self._queues[queue_id]

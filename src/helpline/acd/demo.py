@@ -2,8 +2,10 @@
 their memberships, the demo team and the not-ready reasons.
 
 Agents 2001 and 2002 answer sales, 2003 and 2004 support, and 2001 helps support
-when 2003 and 2004 are busy (a higher penalty).  Call it once, after the demo users and
-SIP accounts exist and before the unit of work commits.
+when 2003 and 2004 are busy (a higher penalty).  Both queues announce the caller's
+position every 30 seconds, offer a callback on key 1, put VIP (and gold) customers
+ahead, and turn callers who waited five minutes into callbacks.  Call it once, after
+the demo users and SIP accounts exist and before the unit of work commits.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from helpline.acd.schemas import (
     SkillsPut,
     TeamCreate,
 )
+from helpline.customers.models import CustomerTier
 from helpline.users.models import User
 
 SKILLS = ("sales", "support", "ko", "zh")
@@ -68,6 +71,7 @@ async def load_demo_acd(session: AsyncSession, tenant_id: int) -> None:
                 max_wait_seconds=300,
                 fallback=CallbackTarget(),
                 callback_enabled=True,
+                customer_priority={CustomerTier.VIP: 10, CustomerTier.GOLD: 3},
                 recording=True,
             ),
         )

@@ -29,13 +29,20 @@ class AgentStateChanged(Event):
     since: datetime
     call_id: str | None
     queue_ids: tuple[int, ...]
+    origin: str = "api"
+    """Who made the change: ``api``, or ``acd:<node>`` for the ACD runtime of a node."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallOffered(Event):
     """A queued call rings an agent's phones: the screen pop (``user_id``: the agent).
 
-    ``data`` carries what the caller told the IVR (digits, variables) and the queue."""
+    ``data`` carries the IVR's variables; ``customer`` the caller's customer record
+    found by their number (id, name, title, company, tier, region, language, e164,
+    ambiguous), None when unknown; ``ivr_path`` the IVR steps the caller went through
+    (node, type, digits, result) and ``digits`` the keys entered there, in order;
+    ``callback`` is true when the call is a callback the caller asked for;
+    ``waited_seconds`` how long the caller has kept their place."""
 
     name: ClassVar[str] = "acd.call_offered"
     audience: ClassVar[Audience] = Audience.AGENT
@@ -46,6 +53,11 @@ class CallOffered(Event):
     caller: str
     called: str
     data: dict[str, str]
+    customer: dict[str, object] | None = None
+    ivr_path: tuple[dict[str, str | None], ...] = ()
+    digits: tuple[str, ...] = ()
+    callback: bool = False
+    waited_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,3 +81,38 @@ class CallFinished(Event):
     agent_id: int
     username: str
     call_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueChanged(Event):
+    """A queue's live figures changed (a caller joined or left, an offer rang, an agent
+    became available or busy): the wallboard's feed, published by the ACD runtime."""
+
+    name: ClassVar[str] = "acd.queue"
+    audience: ClassVar[Audience] = Audience.SUPERVISOR
+    queue_id: int
+    queue: str
+    waiting: int
+    longest_wait_seconds: float
+    callbacks_pending: int
+    offering: int
+    agents_logged_in: int
+    agents_available: int
+    agents_busy: int
+    expected_wait_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackChanged(Event):
+    """A callback request was made, tried, connected, finished or cancelled."""
+
+    name: ClassVar[str] = "acd.callback"
+    audience: ClassVar[Audience] = Audience.SUPERVISOR
+    callback_id: int
+    queue_id: int
+    number: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    agent: str | None

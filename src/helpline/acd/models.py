@@ -3,7 +3,9 @@
 Configuration (queues, skills, agents, teams, reason codes) is edited through the API;
 ``acd_agent_states`` is written by the ACD runtime on every state change so that a
 restarted process, or another node, recovers each agent's state, and
-``acd_agent_sessions`` logs logins and logouts for statistics.  A queue's
+``acd_agent_sessions`` logs logins and logouts for statistics.  ``acd_callbacks`` holds
+callback requests that keep a caller's place (reloaded when a node starts) and
+``acd_leases`` says which node runs each tenant's distributor.  A queue's
 ``fallback`` and ``overflow`` are JSON in the shapes of :mod:`helpline.acd.schemas`.
 An agent's phones are the SIP accounts linked to its user (``SipAccount.user_id``).
 """
@@ -18,11 +20,13 @@ from sqlalchemy import JSON, Double, ForeignKey, Integer, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.acd.board import Strategy as Strategy
+from helpline.acd.callback import CallbackState
 from helpline.acd.state import AgentState
 from helpline.db.base import Base, TenantOwned, Timestamped, UtcDateTime, str_enum, utcnow
 
 MAX_NAME_LENGTH = 100
 MAX_CALL_ID_LENGTH = 255
+MAX_NUMBER_LENGTH = 64
 
 
 class JoinWhenEmpty(StrEnum):
@@ -75,6 +79,11 @@ class Queue(TenantOwned, Timestamped, Base):
     """A caller returning within this window goes to the last agent first; 0 off."""
     callback_enabled: Mapped[bool] = mapped_column(default=False)
     callback_key: Mapped[str] = mapped_column(String(1), default="1")
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    """Calls placed to reach a caller who asked for a callback before giving up."""
+    callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    customer_priority: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Customer tier (``vip`` ...) -> priority points added to its callers."""
     recording: Mapped[bool] = mapped_column(default=False)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
     short_abandon_seconds: Mapped[int] = mapped_column(Integer, default=5)
@@ -214,3 +223,51 @@ class AgentSession(TenantOwned, Base):
     logout_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     queue_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     logout_reason: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), default="")
+
+
+class Callback(TenantOwned, Timestamped, Base):
+    """A caller who asked to be called back, keeping their place in the queue."""
+
+    __tablename__ = "acd_callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(
+        ForeignKey("acd_queues.id", ondelete="CASCADE"), index=True
+    )
+    call_id: Mapped[str] = mapped_column(String(MAX_CALL_ID_LENGTH))
+    """The call that asked for the callback."""
+    number: Mapped[str] = mapped_column(String(MAX_NUMBER_LENGTH))
+    """Where to call back: a SIP account of the tenant or a number dialed out a trunk."""
+    called: Mapped[str] = mapped_column(String(MAX_NUMBER_LENGTH), default="")
+    """The number the caller had dialed (shown to them as the callback's caller)."""
+    state: Mapped[CallbackState] = mapped_column(str_enum(CallbackState), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """When the caller joined the queue: the place the callback keeps."""
+    priority: Mapped[float] = mapped_column(Double, default=0.0)
+    customer_type: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    skills: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The screen pop of the original call (customer, IVR path, variables)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_call_id: Mapped[str | None] = mapped_column(String(MAX_CALL_ID_LENGTH), default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The SIP status of the last attempt that failed."""
+    agent: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    """The SIP account of the agent who took the callback."""
+    node: Mapped[str] = mapped_column(String(100), default="")
+
+
+class AcdLease(Base):
+    """Which node runs a tenant's distributor, until ``expires_at`` unless renewed."""
+
+    __tablename__ = "acd_leases"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -9,9 +9,10 @@ Every saved change of state, reason or queues queues an :class:`AgentStateChange
 event, published when the unit of work commits.  The API's own changes (login, logout,
 ready / not ready) are checked against :data:`SETTABLE` before they are saved: only an
 agent who is logged in and not busy with a call may change, and only to available or
-not ready.  ``GET /acd/realtime`` asks a :class:`RealtimeProvider`: the ACD runtime when
-it registered one as the ``acd`` listener of the :class:`~helpline.runtime.Runtime`,
-else :class:`StoredRealtime`, which reads the saved states.
+not ready.  ``GET /acd/realtime`` asks a :class:`RealtimeProvider`: the ACD runtime's
+snapshot (:mod:`helpline.acd.live`) when it registered as the ``acd`` listener of the
+:class:`~helpline.runtime.Runtime`, else :class:`StoredRealtime`, which reads the saved
+states.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.acd.events import AgentStateChanged
+from helpline.acd.live import ACD_LISTENER, AcdSnapshot, LiveAcd, live_acd
 from helpline.acd.models import (
     Agent,
     AgentSession,
@@ -44,6 +46,7 @@ from helpline.acd.schemas import (
     QueueRealtime,
     RealtimeOut,
     StateChange,
+    WaitingCaller,
 )
 from helpline.acd.service import agent_outs, invalid, supervised_team_ids
 from helpline.acd.state import (
@@ -64,8 +67,7 @@ from helpline.db.base import get_owned
 from helpline.runtime import Runtime, queue_event
 from helpline.users.models import Role
 
-ACD_LISTENER = "acd"
-"""The name under which the ACD runtime registers in ``Runtime.listeners``."""
+__all__ = ["ACD_LISTENER", "LiveRealtime", "RealtimeProvider", "StoredRealtime"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,10 +209,12 @@ async def save_agent_state(
     state: StoredState,
     node: str = "",
     announce: bool = True,
+    origin: str = "api",
 ) -> bool:
     """Save an agent's state (insert or replace its row); whether the state, reason or
-    queues changed.  A change queues an :class:`AgentStateChanged` event unless
-    ``announce`` is false (the runtime publishes a richer one itself)."""
+    queues changed.  A change queues an :class:`AgentStateChanged` event naming
+    ``origin`` unless ``announce`` is false (the runtime publishes a richer one
+    itself)."""
     agent = await get_owned(session, Agent, state.agent_id, tenant_id=tenant_id, what="agent")
     row = await session.get(AgentStateRow, agent.id)
     previous = _stored(row) if row is not None else None
@@ -238,6 +242,7 @@ async def save_agent_state(
                 since=state.since,
                 call_id=state.call_id,
                 queue_ids=state.queue_ids,
+                origin=origin,
             ),
         )
     return changed
@@ -499,10 +504,77 @@ class StoredRealtime:
         return RealtimeOut(at=now, source="stored", queues=queues, agents=agents)
 
 
+class LiveRealtime:
+    """The real-time view from the ACD runtime's snapshot (the saved states when this
+    node does not run the tenant's distributor)."""
+
+    def __init__(self, live: LiveAcd) -> None:
+        self.live = live
+
+    async def realtime(
+        self, session: AsyncSession, *, tenant_id: int, now: datetime
+    ) -> RealtimeOut:
+        """Queues with their waiting callers and agents, every agent's live state."""
+        snap = await self.live.snapshot(tenant_id)
+        if snap is None:
+            return await StoredRealtime().realtime(session, tenant_id=tenant_id, now=now)
+        return realtime_view(snap)
+
+
+def realtime_view(snap: AcdSnapshot) -> RealtimeOut:
+    """The API's view of a runtime snapshot."""
+    queues = [
+        QueueRealtime(
+            queue_id=q.queue_id,
+            name=q.name,
+            waiting=q.waiting,
+            longest_wait_seconds=round(q.longest_wait_seconds, 3),
+            callbacks_pending=q.callbacks_pending,
+            offering=q.offering,
+            agents_logged_in=q.agents_logged_in,
+            agents_available=q.agents_available,
+            agents_busy=q.agents_busy,
+            expected_wait_seconds=q.expected_wait_seconds,
+            callers=[
+                WaitingCaller(
+                    call_id=c.call_id,
+                    position=c.position,
+                    joined_at=c.joined_at,
+                    waited_seconds=round(c.waited_seconds, 3),
+                    priority=c.priority,
+                    customer_type=c.customer_type,
+                    callback=c.callback,
+                )
+                for c in q.callers
+            ],
+        )
+        for q in snap.queues
+    ]
+    agents = [
+        AgentStateOut(
+            agent_id=a.agent_id,
+            user_id=a.user_id,
+            username=a.username,
+            team_id=a.team_id,
+            state=a.state,
+            since=a.since,
+            reason=a.reason,
+            call_id=a.call_id,
+            queue_ids=list(a.queue_ids),
+            missed_offers=a.missed_offers,
+            calls_today=a.calls_today,
+            talk_seconds_today=a.talk_seconds_today,
+            last_call_ended_at=a.last_call_ended_at,
+        )
+        for a in snap.agents
+    ]
+    return RealtimeOut(at=snap.at, source="runtime", node=snap.node, queues=queues, agents=agents)
+
+
 def realtime_provider(runtime: Runtime) -> RealtimeProvider:
     """The ACD runtime if it registered as the ``acd`` listener, else the saved states."""
-    found = runtime.listeners.get(ACD_LISTENER)
-    return found if isinstance(found, RealtimeProvider) else StoredRealtime()
+    live = live_acd(runtime)
+    return StoredRealtime() if live is None else LiveRealtime(live)
 
 
 async def realtime(

@@ -1,6 +1,7 @@
 """HTTP routes for the ACD: queues, skills, reason codes, teams and agent profiles
 (supervisors read, tenant admins write), agents' own login, logout and state, the
-supervisor's control of their teams' agents, and the real-time view."""
+supervisor's control of their teams' agents, the real-time view and the callback
+requests that keep callers' places."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from helpline.acd import presence, service
+from helpline.acd import callback_store, presence, service
+from helpline.acd.callback import CallbackState
 from helpline.acd.schemas import (
     AgentCreate,
     AgentLogin,
     AgentOut,
     AgentStateOut,
     AgentUpdate,
+    CallbackOut,
     MembershipOut,
     MembershipsPut,
     QueueCreate,
@@ -306,3 +309,32 @@ async def realtime(request: Request, db: Db, principal: Supervisor) -> object:
     """Live state of the tenant's queues and agents (a supervisor sees their teams)."""
     provider = presence.realtime_provider(get_runtime(request))
     return await presence.realtime(db, principal=principal, provider=provider, now=utcnow())
+
+
+@router.get("/acd/callbacks", response_model=Page[CallbackOut])
+async def list_callbacks(
+    db: Db,
+    principal: Supervisor,
+    params: Params,
+    state: CallbackState | None = None,
+    queue_id: int | None = None,
+) -> object:
+    """Callback requests of the tenant, newest first (filter by ``state``, ``queue_id``)."""
+    items, total = await callback_store.list_callbacks(
+        db, principal=principal, params=params, state=state, queue_id=queue_id
+    )
+    return Page[CallbackOut](items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+@router.get("/acd/callbacks/{callback_id}", response_model=CallbackOut)
+async def get_callback(callback_id: int, db: Db, principal: Supervisor) -> object:
+    """One callback request."""
+    return await callback_store.get_callback(db, principal=principal, callback_id=callback_id)
+
+
+@router.post("/acd/callbacks/{callback_id}/cancel", response_model=CallbackOut)
+async def cancel_callback(callback_id: int, db: Db, principal: Supervisor) -> object:
+    """Cancel a pending callback (the caller loses their place); 409
+    ``callback_in_progress`` while the caller is being called, ``callback_finished``
+    once it is over."""
+    return await callback_store.cancel_callback(db, principal=principal, callback_id=callback_id)

@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from helpline.acd.callback import CallbackState
 from helpline.acd.models import JoinWhenEmpty, LeaveWhenEmpty, Strategy
 from helpline.acd.state import AgentState
+from helpline.customers.models import CustomerTier
 from helpline.routing.schedule import (
     AnnouncementTarget,
     PromptName,
@@ -41,6 +43,10 @@ Order = Annotated[int, Field(ge=0, le=10_000)]
 MohClass = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 DtmfKey = Annotated[str, Field(pattern=r"^[0-9*#]$")]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=MAX_LIST)]
+CustomerPriority = Annotated[
+    dict[CustomerTier, Annotated[float, Field(ge=0, le=1000)]], Field(max_length=10)
+]
+Attempts = Annotated[int, Field(ge=1, le=10)]
 
 
 class _Frozen(BaseModel):
@@ -69,11 +75,15 @@ def _ascending(stages: list[OverflowStage]) -> list[OverflowStage]:
 
 class OverflowStage(_Frozen):
     """After ``after_seconds`` of waiting the call accepts agents ``min_level_drop``
-    levels below its skill requirements and agents of ``add_queues`` as well."""
+    levels below its skill requirements, without ``drop_skills``, and agents of
+    ``add_queues`` as well (stages accumulate)."""
 
     after_seconds: Annotated[int, Field(ge=1, le=MAX_SECONDS)]
     min_level_drop: Level = 0
     add_queues: Annotated[list[QueueName], Field(max_length=MAX_LIST)] = Field(default_factory=list)
+    drop_skills: Annotated[list[SkillName], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Skills no longer required from this stage on."
+    )
 
 
 Overflow = Annotated[list[OverflowStage], Field(max_length=20), AfterValidator(_ascending)]
@@ -111,8 +121,20 @@ class QueueSettings(BaseModel):
     sticky_seconds: Seconds = Field(
         default=0, description="Returning callers reach their last agent within N s; 0 off."
     )
-    callback_enabled: bool = False
+    callback_enabled: bool = Field(
+        default=False, description="Waiting callers may press callback_key to be called back."
+    )
     callback_key: DtmfKey = "1"
+    callback_attempts: Attempts = Field(
+        default=3, description="Calls placed to reach a caller before the callback fails."
+    )
+    callback_retry_seconds: Annotated[int, Field(ge=0, le=MAX_SECONDS)] = Field(
+        default=60, description="Seconds between two attempts to reach the caller."
+    )
+    customer_priority: CustomerPriority = Field(
+        default_factory=dict,
+        description='Priority points added to callers by customer tier, e.g. {"vip": 10}.',
+    )
     recording: bool = False
     service_level_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     short_abandon_seconds: Annotated[int, Field(ge=0, le=3600)] = 5
@@ -148,6 +170,9 @@ class QueueUpdate(BaseModel):
     sticky_seconds: Seconds | None = None
     callback_enabled: bool | None = None
     callback_key: DtmfKey | None = None
+    callback_attempts: Attempts | None = None
+    callback_retry_seconds: Annotated[int, Field(ge=0, le=MAX_SECONDS)] | None = None
+    customer_priority: CustomerPriority | None = None
     recording: bool | None = None
     service_level_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
     short_abandon_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
@@ -387,16 +412,34 @@ class AgentStateOut(BaseModel):
     last_call_ended_at: datetime | None = None
 
 
+class WaitingCaller(BaseModel):
+    """A caller waiting in a queue, or a callback keeping a caller's place."""
+
+    call_id: str
+    position: int
+    joined_at: datetime
+    waited_seconds: float
+    priority: float
+    customer_type: str | None = None
+    callback: bool = False
+
+
 class QueueRealtime(BaseModel):
-    """A queue's live figures; ``waiting`` and ``longest_wait_seconds`` come from the
-    ACD runtime (0 when only the stored agent states are known)."""
+    """A queue's live figures; the waiting callers, callbacks, busy agents and expected
+    wait come from the ACD runtime (zero or empty when only the stored agent states are
+    known)."""
 
     queue_id: int
     name: str
     waiting: int = 0
     longest_wait_seconds: float = 0.0
+    callbacks_pending: int = 0
+    offering: int = 0
     agents_logged_in: int
     agents_available: int
+    agents_busy: int = 0
+    expected_wait_seconds: float | None = None
+    callers: list[WaitingCaller] = Field(default_factory=list)
 
 
 class RealtimeOut(BaseModel):
@@ -404,5 +447,30 @@ class RealtimeOut(BaseModel):
 
     at: datetime
     source: Literal["runtime", "stored"]
+    node: str | None = Field(default=None, description="The node whose runtime answered.")
     queues: list[QueueRealtime]
     agents: list[AgentStateOut]
+
+
+class CallbackOut(BaseModel):
+    """A callback request: a caller who keeps their place and is called back."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    queue_id: int
+    call_id: str
+    number: str
+    called: str
+    state: CallbackState
+    joined_at: datetime
+    priority: float
+    customer_type: str | None
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime | None
+    last_call_id: str | None
+    last_status: int | None
+    agent: str | None
+    created_at: datetime
+    updated_at: datetime

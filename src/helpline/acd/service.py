@@ -65,7 +65,7 @@ SKILL_AUDITED = ("name", "description")
 TEAM_AUDITED = ("name", "description")
 REASON_AUDITED = ("name", "labels")
 AGENT_AUDITED = ("user_id", "team_id", "weight", "region", "enabled")
-_JSON_FIELDS = {"fallback", "overflow", "labels"}
+_JSON_FIELDS = {"fallback", "overflow", "labels", "customer_priority"}
 
 _Named = TypeVar("_Named", Queue, Skill, Team, ReasonCode)
 _Row = Queue | Skill | Team | ReasonCode | Agent
@@ -204,6 +204,9 @@ async def _check_queue_refs(session: AsyncSession, queue: Queue) -> None:
             raise invalid(
                 f"no queue {unknown[0]!r}", "unknown_queue", f"overflow.{index}.add_queues"
             )
+        await _known_skills(
+            session, queue.tenant_id, stage.drop_skills, f"overflow.{index}.drop_skills"
+        )
     await _known_skills(session, queue.tenant_id, queue.required_skills, "required_skills")
 
 
@@ -299,9 +302,13 @@ async def create_skill(
     return skill
 
 
+def _dropped(queue: Queue) -> set[str]:
+    return {name for stage in queue.overflow for name in stage.get("drop_skills", ())}
+
+
 async def _queues_requiring(session: AsyncSession, tenant_id: int, skill: str) -> list[Queue]:
     rows = await session.execute(select(Queue).where(Queue.tenant_id == tenant_id))
-    return [queue for queue in rows.scalars() if skill in queue.required_skills]
+    return [q for q in rows.scalars() if skill in q.required_skills or skill in _dropped(q)]
 
 
 async def update_skill(
@@ -316,8 +323,19 @@ async def update_skill(
     if skill.name != old_name:
         for queue in await _queues_requiring(session, skill.tenant_id, old_name):
             levels = dict(queue.required_skills)
-            levels[skill.name] = levels.pop(old_name)
+            if old_name in levels:
+                levels[skill.name] = levels.pop(old_name)
             queue.required_skills = levels
+            queue.overflow = [
+                {
+                    **stage,
+                    "drop_skills": [
+                        skill.name if name == old_name else name
+                        for name in stage.get("drop_skills", ())
+                    ],
+                }
+                for stage in queue.overflow
+            ]
     await _log(session, principal, "update", skill, SKILL_AUDITED, before)
     return skill
 

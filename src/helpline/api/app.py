@@ -14,6 +14,7 @@ from helpline import __version__
 from helpline.acd.router import router as acd_router
 from helpline.audit.router import router as audit_router
 from helpline.auth.router import router as auth_router
+from helpline.callcontrol.router import router as live_calls_router
 from helpline.calls.router import router as calls_router
 from helpline.core.errors import ApiError
 from helpline.customers.router import router as customers_router
@@ -27,6 +28,11 @@ from helpline.recordings.router import router as recordings_router
 from helpline.registrations.router import router as registrations_router
 from helpline.routing.router import router as routing_router
 from helpline.runtime import Runtime
+from helpline.sms.hooks import router as sms_hooks_router
+from helpline.sms.router import router as sms_router
+from helpline.stats.router import router as stats_router
+from helpline.surveys.page import router as survey_page_router
+from helpline.surveys.router import router as surveys_router
 from helpline.tenants.router import router as tenants_router
 from helpline.trunks.router import router as trunks_router
 from helpline.users.router import router as users_router
@@ -56,10 +62,14 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     events_router,
     voicemail_router,
     calls_router,
+    live_calls_router,
     customers_router,
     acd_router,
     workorders_router,
     webhooks_router,
+    sms_router,
+    surveys_router,
+    stats_router,
 )
 
 
@@ -115,6 +125,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, prefix="/api")
+    app.include_router(sms_hooks_router, prefix="/api")
+    app.include_router(survey_page_router)
     if runtime.settings.demo:
         app.include_router(demo_router, prefix="/api")
     app.include_router(web_router)

@@ -47,7 +47,7 @@ from helpline.calls.schemas import (
 from helpline.core.errors import ApiError, Conflict, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.db.base import get_owned
-from helpline.users.models import Role
+from helpline.users.models import Role, SipAccount
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,17 @@ def _own_calls_only(principal: Principal) -> bool:
     return not principal.has(Role.SUPERVISOR)
 
 
+async def agent_names(session: AsyncSession, principal: Principal) -> list[str]:
+    """The names a user's calls are recorded under: the user name and the SIP accounts
+    they own (call control records the phone's account that answered)."""
+    accounts = await session.scalars(
+        select(SipAccount.username).where(
+            SipAccount.tenant_id == principal.tenant_id, SipAccount.user_id == principal.user_id
+        )
+    )
+    return [principal.username, *accounts]
+
+
 async def list_records(
     session: AsyncSession,
     *,
@@ -192,7 +203,7 @@ async def list_records(
     default; ``started_from`` is inclusive, ``started_to`` exclusive."""
     stmt = select(CallRecord).where(CallRecord.tenant_id == principal.tenant_id)
     if _own_calls_only(principal):
-        stmt = stmt.where(CallRecord.agent == principal.username)
+        stmt = stmt.where(CallRecord.agent.in_(await agent_names(session, principal)))
     if started_from is not None:
         stmt = stmt.where(CallRecord.started_at >= started_from)
     if started_to is not None:
@@ -232,7 +243,9 @@ async def get_record(session: AsyncSession, *, principal: Principal, record_id: 
             with_segments(CallRecord.id == record_id, CallRecord.tenant_id == principal.tenant_id)
         )
     ).scalar_one_or_none()
-    if record is None or (_own_calls_only(principal) and record.agent != principal.username):
+    if record is None or (
+        _own_calls_only(principal) and record.agent not in await agent_names(session, principal)
+    ):
         raise NotFound("no such call record")
     return record
 

@@ -1,9 +1,11 @@
 """Imports every table so that metadata (and Alembic) sees the whole schema."""
 
+from helpline.acd.models import AcdLease as AcdLease
 from helpline.acd.models import Agent as Agent
 from helpline.acd.models import AgentSession as AgentSession
 from helpline.acd.models import AgentSkill as AgentSkill
 from helpline.acd.models import AgentStateRow as AgentStateRow
+from helpline.acd.models import Callback as Callback
 from helpline.acd.models import Membership as Membership
 from helpline.acd.models import Queue as Queue
 from helpline.acd.models import ReasonCode as ReasonCode
@@ -33,6 +35,16 @@ from helpline.prompts.models import Prompt
 from helpline.recordings.models import Recording
 from helpline.registrations.models import Registration
 from helpline.routing.models import AccessNumber, BlacklistEntry, Service, ServiceSlot
+from helpline.sms.models import SmsDeliveryReport as SmsDeliveryReport
+from helpline.sms.models import SmsGateway as SmsGateway
+from helpline.sms.models import SmsMessage as SmsMessage
+from helpline.sms.models import SmsTemplate as SmsTemplate
+from helpline.stats.models import RollupState as RollupState
+from helpline.stats.models import StatsSlot as StatsSlot
+from helpline.surveys.models import Survey as Survey
+from helpline.surveys.models import SurveyAnswer as SurveyAnswer
+from helpline.surveys.models import SurveyQueue as SurveyQueue
+from helpline.surveys.models import SurveyResponse as SurveyResponse
 from helpline.tenants.models import CapacityLease, Tenant
 from helpline.trunks.models import Trunk
 from helpline.users.models import SipAccount, User

@@ -109,6 +109,30 @@ _SENTENCES: Final[dict[str, tuple[str, tuple[str, str], str]]] = {
         ("所有座席都在忙", "suo3 you3 zuo4 xi2 dou1 zai4 mang2"),
         "지금은 모든 상담원이 통화 중입니다.",
     ),
+    "queue/callback-offer": (
+        "To be called back without losing your place, press",
+        (
+            "如需保留排队位置并等候回电，请按",
+            "ru2 xu1 bao3 liu2 pai2 dui4 wei4 zhi4 bing4 deng3 hou4 hui2 dian4 qing3 an4",
+        ),
+        "대기 순서를 유지하면서 전화를 다시 받으시려면",
+    ),
+    "queue/callback-confirmed": (
+        "Thank you. We will call you back when it is your turn.",
+        (
+            "谢谢。轮到您时我们会给您回电。",
+            "xie4 xie4 lun2 dao4 nin2 shi2 wo3 men5 hui4 gei3 nin2 hui2 dian4",
+        ),
+        "감사합니다. 순서가 되면 다시 전화드리겠습니다.",
+    ),
+    "queue/callback-greeting": (
+        "This is the call back you asked for. Please hold for an agent.",
+        (
+            "这是您预约的回电，请稍候。",
+            "zhe4 shi4 nin2 yu4 yue1 de5 hui2 dian4 qing3 shao1 hou4",
+        ),
+        "요청하신 회신 전화입니다. 잠시만 기다려 주십시오.",
+    ),
     "ivr/thank-you-for-calling": (
         "Thank you for calling.",
         ("感谢您的来电", "gan3 xie4 nin2 de lai2 dian4"),

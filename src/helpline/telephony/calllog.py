@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpline.calls.models import CallOutcome, HangupSide, SegmentKind, SegmentResult
-from helpline.calls.recorder import CallRecorder, RecordHandle, SegmentHandle
+from helpline.calls.recorder import CallRecorder, DetailValue, RecordHandle, SegmentHandle
 from helpline.recordings.models import CallDirection
 from helpline.runtime import Runtime
 
@@ -66,8 +66,10 @@ class CallLog:
         ended: SegmentResult | None = None,
         agent: str | None = None,
         queue: str | None = None,
+        **detail: DetailValue,
     ) -> None:
-        """End the running segment (with ``ended``) and start a ``kind`` segment."""
+        """End the running segment (with ``ended``) and start a ``kind`` segment;
+        ``detail`` holds kind-specific facts (a transfer's target ...)."""
         if entry.handle is None:
             return
         now = datetime.now(UTC)
@@ -75,9 +77,11 @@ class CallLog:
             if entry.segment is not None:
                 await self.recorder.segment_end(entry.segment, now, ended)
             entry.segment = await self.recorder.segment_start(
-                entry.handle, kind, now, agent=agent, queue=queue
+                entry.handle, kind, now, agent=agent, queue=queue, **detail
             )
             entry.kinds.add(kind)
+            if kind is SegmentKind.QUEUE and queue is not None:
+                await self.recorder.set(entry.handle, queue=queue)  # the last queue joined
         except SQLAlchemyError as exc:
             log.warning("call record %d: segment not written: %s", entry.handle.record_id, exc)
 

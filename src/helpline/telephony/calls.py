@@ -102,17 +102,22 @@ from helpline.sip.ua import (
 )
 from helpline.sip.uri import SipUri
 from helpline.telephony.abuse import Edge
-from helpline.telephony.acd import Distributor, Offered, ScreenPop
+from helpline.telephony.acd import Distributor, Offered
+from helpline.telephony.callbacks import Dialer
 from helpline.telephony.calllog import CallLog, Entry
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
+from helpline.telephony.cti import CallState, Cti
 from helpline.telephony.fork import ForkSet, Relay
+from helpline.telephony.hooks import Extensions, NoExtensions
 from helpline.telephony.leases import LeaseReleaser
 from helpline.telephony.phones import Phones, SipTenant
 from helpline.telephony.selfservice import BUSY_PROMPT, SelfService
 from helpline.telephony.services import ALIASES, Builtin, prompt_test
 from helpline.telephony.supervision import KEYS, masks, parse_feature
 from helpline.telephony.trunking import FAILOVER, TrunkDirectory, plan_call, resolve
+from helpline.telephony.waiting import Waiting, WaitingRoom
+from helpline.telephony.webrtc_legs import WebRtcLegs
 from helpline.tenants import service as tenants
 from helpline.tenants.models import LeaseKind
 from helpline.trunks.rules import TrunkConfig
@@ -142,7 +147,6 @@ class Outbound:
     bridge: BridgeId | None = None
     conference: ConferenceId | None = None
     timer: asyncio.TimerHandle | None = None
-    recording: tuple[RecordingId, int, Path] | None = None
     dialed: str = ""
     callee: str = ""
     """The SIP account rung (for supervisors to find the call)."""
@@ -186,6 +190,16 @@ class Call:
     """Waiting in (or offered from) an ACD queue."""
     log: Entry = field(default_factory=Entry)
     """The call's record (an empty entry for the built-in test services)."""
+    account: str | None = None
+    """The SIP account on the caller's side, when it authenticated as one (a phone's
+    outbound call, a supervisor) or was rung first (click-to-dial)."""
+    affinity: str | None = None
+    """Media placement key when the call must share a worker with another call (a
+    consultation); None: its own Call-ID."""
+    recording: tuple[RecordingId, int, Path] | None = None
+    """The recording of the caller's endpoint; it outlives transfers."""
+    cti: Cti = field(default_factory=Cti)
+    """What CTI commands keep about the call (:mod:`helpline.telephony.commands`)."""
 
     @property
     def call_id(self) -> str:
@@ -220,7 +234,9 @@ class CallControl:
         self.trunks = TrunkDirectory(runtime)
         self.notifier = Notifier(SmtpConfig.from_settings(runtime.settings))
         self.leases = LeaseReleaser(runtime)
-        self.acd = Distributor(runtime, self._ring_agents)
+        self.dialer = Dialer(self)
+        self.acd = Distributor(runtime, self._ring_agents, self.dialer.dial)
+        self.waiting = WaitingRoom(self)
         self.calllog = CallLog(runtime)
         self.selfservice = SelfService(runtime, self.notifier)
         self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
@@ -228,9 +244,13 @@ class CallControl:
         )
         self.library = PromptLibrary(data_dir=runtime.settings.data_dir)
         self.playbacks = Playbacks()
+        #: Browser legs: WebRTC media through the gateway (helpline.webrtc).
+        self.webrtc = WebRtcLegs(runtime.settings, media)
         self.dial_timeout = DIAL_TIMEOUT
         #: Takes answers to requests other parts of the node sent (trunk REGISTERs).
         self.answers: Callable[[RequestAnswered], object] | None = None
+        #: CTI commands on live calls (set by the SIP service).
+        self.extensions: Extensions = NoExtensions()
         self.calls: dict[str, Call] = {}
         self._by_dialog: dict[DialogId, Call] = {}
         self._by_endpoint: dict[str, Call] = {}
@@ -266,12 +286,14 @@ class CallControl:
                 if event.reason is EndReason.REMOTE_BYE:
                     by_caller = event.dialog == ended.dialog
                     ended.log.side = HangupSide.CALLER if by_caller else HangupSide.AGENT
-                self._enqueue(ended.call_id, lambda: self._end(ended))
+                self._enqueue(ended.call_id, lambda: self._dialog_ended(ended, event.dialog))
         elif isinstance(event, InDialogRequest):
             self._on_dialog(event.dialog, lambda call: self._in_dialog(call, event))
         elif isinstance(event, OutgoingProgress | OutgoingAnswered | OutgoingFailed):
             self._on_branch(event)
         elif isinstance(event, RequestAnswered):
+            if self.extensions.answered(event):
+                return
             if not self.phones.answered(event) and self.answers is not None:
                 self.answers(event)
         elif isinstance(event, IncomingRequest):
@@ -287,6 +309,10 @@ class CallControl:
         else:
             self._enqueue(call.call_id, lambda: work(call))
 
+    async def _dialog_ended(self, call: Call, dialog: DialogId) -> None:
+        if not await self.extensions.leg_ended(call, dialog):
+            await self._end(call)
+
     async def _orphan(self, dialog: DialogId) -> None:
         """A request in a dialog no call owns any more: end it."""
         self.ua.bye(dialog, self._loop.time())
@@ -294,6 +320,8 @@ class CallControl:
     def _on_branch(self, event: OutgoingProgress | OutgoingAnswered | OutgoingFailed) -> None:
         call = self._by_branch.get(event.call)
         if call is None:
+            if self.dialer.branch(event):
+                return  # an ACD callback ringing the caller
             if isinstance(event, OutgoingAnswered):
                 self.ua.bye(event.dialog, self._loop.time())
                 self.flush()
@@ -348,8 +376,10 @@ class CallControl:
         await self.routing.close()
         await self.selfservice.close()
         await self.leases.close()
+        await self.waiting.close()
         await self.acd.close()
         await self.notifier.drain()
+        await self.webrtc.close()
         for queue in list(self._queues.values()):
             if queue.task is not None:
                 queue.task.cancel()
@@ -362,6 +392,11 @@ class CallControl:
         dialog = self.ua.respond(key, status, self._loop.time(), **kwargs)  # type: ignore[arg-type]
         self.flush()
         return dialog
+
+    def _refuse(self, call: Call, status: int) -> None:
+        """Answer an unanswered caller a failure (an answered one is hung up instead)."""
+        if call.dialog is None:
+            self._respond(call.key, status)
 
     async def _incoming(self, event: IncomingCall) -> None:
         request = event.request
@@ -385,6 +420,7 @@ class CallControl:
             return
         builtin = ALIASES.get(user)
         routes: list[TrunkConfig] = []
+        account = None
         if builtin is None and not await self._is_account(tenant, user):
             # Not ours: an outbound call, for authenticated phones only. (Numbers that
             # trunks deliver are routed to services with issue 6; until then 404.)
@@ -399,6 +435,7 @@ class CallControl:
             if caller.trunk is not None:
                 self._respond(event.call, 404)
                 return
+            account = caller.username
         if builtin is not None:
             direction = None
         elif routes:
@@ -408,6 +445,7 @@ class CallControl:
         call = await self._admit(event, tenant, direction)
         if call is None:
             return
+        call.account = account
         if builtin is Builtin.RING:
             self._respond(event.call, 180)
             self._loop.call_later(RING_LIMIT, self._ring_out, call)
@@ -576,6 +614,7 @@ class CallControl:
         if call is None or not await self._answer_offer(call, affinity=agent_call.call_id):
             return
         call.supervising, call.spy_mode = agent_call, mode
+        call.account = caller.username
         agent_call.supervisors.append(call)
         self._connect(call)
         try:
@@ -617,10 +656,13 @@ class CallControl:
         out = agent_call.out
         if out is None or out.conference is None or agent_call.media is None:
             return
+        third = agent_call.cti.third
         table = masks(
             agent_call.media.endpoint,
             out.media.endpoint,
             {s.media.endpoint: s.spy_mode for s in agent_call.supervisors if s.media is not None},
+            others=() if third is None else (third.media.endpoint,),
+            held=agent_call.cti.overlay is CallState.HELD,
         )
         for endpoint, mask in table.items():
             with contextlib.suppress(MediaBackendError):
@@ -642,6 +684,9 @@ class CallControl:
             call.session = LocalSession(
                 session_id=secrets.randbelow(2**31), address=call.media.address
             )
+            if self.webrtc.wants(offer):
+                call.answer = await self.webrtc.answer(call.media, call.request.body)
+                return True
             answer = answer_offer(offer, call.media.capabilities(), call.session)
             await self.media.update_endpoint(
                 call.media.endpoint, RemoteMedia.from_negotiated(answer.media)
@@ -655,7 +700,9 @@ class CallControl:
         return True
 
     async def _allocate(self, call: Call, affinity: str | None = None) -> LocalMedia:
-        media = await self.media.allocate_endpoint(affinity=affinity or call.call_id)
+        media = await self.media.allocate_endpoint(
+            affinity=affinity or call.affinity or call.call_id
+        )
         self.endpoints_allocated += 1
         self._by_endpoint[media.endpoint] = call
         return media
@@ -693,6 +740,12 @@ class CallControl:
             transfer=lambda where: self._transfer(call, where),
         )
         return call.channel
+
+    def run_script(self, call: Call, script: Callable[[Channel], Awaitable[None]]) -> None:
+        """Run ``script`` on the answered caller's channel (an after-call survey); the
+        caller is hung up if it fails."""
+        channel = call.channel or self._channel(call)
+        call.script = self._loop.create_task(self._script(call, script(channel)))
 
     async def _script(self, call: Call, script: Awaitable[None]) -> None:
         try:
@@ -746,7 +799,7 @@ class CallControl:
                 db, tenant_id=call.tenant.id, username=username, now=datetime.now(UTC)
             )
         if not contacts:
-            self._respond(call.key, 480)
+            self._refuse(call, 480)
             await self._end(call)
             return
         out = await self._outbound(call, self.dial_timeout)
@@ -759,6 +812,7 @@ class CallControl:
         callee = NameAddr(SipUri(call.tenant.realm, username))
         now = self._loop.time()
         for binding in contacts:
+            browser = await self.webrtc.offer(out.media, binding.transport)
             key = self.ua.invite(
                 request_uri=binding.contact_uri,
                 from_=NameAddr(caller.uri, caller.display_name),
@@ -766,8 +820,9 @@ class CallControl:
                 destination=binding.destination,
                 transport=binding.transport,
                 now=now,
-                body=body,
+                body=body if browser is None else browser.body,
             )
+            self.webrtc.sent(key, browser)
             out.forks.add(key)
             self._by_branch[key] = call
         self.flush()
@@ -778,7 +833,7 @@ class CallControl:
             media = await self._allocate(call)
         except MediaBackendError as exc:
             log.warning("call %s: no endpoint for the callee: %s", call.call_id, exc)
-            self._respond(call.key, 503)
+            self._refuse(call, 503)
             await self._end(call)
             return None
         session = LocalSession(session_id=secrets.randbelow(2**31), address=media.address)
@@ -838,7 +893,7 @@ class CallControl:
         if call.out.offered is not None:
             await self._offer_failed(call, 408)
             return
-        self._respond(call.key, status)
+        self._refuse(call, status)
         await self._end(call)
 
     async def _offer_failed(self, call: Call, status: int) -> None:
@@ -849,6 +904,7 @@ class CallControl:
         if out.timer is not None:
             out.timer.cancel()
         self._by_endpoint.pop(out.media.endpoint, None)
+        await self.webrtc.release(out.media.endpoint)
         with contextlib.suppress(MediaBackendError):
             await self.media.release_endpoint(out.media.endpoint)
         if not out.offered.done():
@@ -864,6 +920,8 @@ class CallControl:
     async def _branch(
         self, call: Call, event: OutgoingProgress | OutgoingAnswered | OutgoingFailed
     ) -> None:
+        if await self.extensions.placed(call, event):
+            return
         out = call.out
         if out is None or call.ended:
             if isinstance(event, OutgoingAnswered):
@@ -896,7 +954,7 @@ class CallControl:
             if step.fail is not None and out.offered is not None:
                 await self._offer_failed(call, step.fail)
             elif step.fail is not None:
-                self._respond(call.key, step.fail)
+                self._refuse(call, step.fail)
                 await self._end(call)
             return
         answered = out.forks.answered(event.call)
@@ -908,7 +966,7 @@ class CallControl:
         self._by_dialog[event.dialog] = call
         if not await self._callee_media(call, event.response) and not out.bridged:
             self.ua.bye(event.dialog, self._loop.time())
-            self._respond(call.key, 488)
+            self._refuse(call, 488)
             await self._end(call)
             return
         if out.timer is not None:
@@ -919,8 +977,10 @@ class CallControl:
         if out.offered is not None and not out.offered.done():
             out.answered_by = out.accounts.get(event.call)
             out.offered.set_result(Offered(200, out.answered_by))
-        await self.calllog.answered(call.log, out.answered_by or out.callee or out.dialed)
-        if self.runtime.settings.record_calls:
+        agent = out.answered_by or out.callee or call.account or out.dialed
+        await self.calllog.answered(call.log, agent)
+        await self.extensions.connected(call)
+        if self.runtime.settings.record_calls and call.recording is None:
             await self._record(call, event.response)
 
     async def _record(self, call: Call, answer: Response) -> None:
@@ -952,7 +1012,7 @@ class CallControl:
             log.warning("call %s: recording failed to start: %s", call.call_id, exc)
             await self._finish_recording(row.id, where.absolute, error=str(exc))
             return
-        out.recording = (made, row.id, where.absolute)
+        call.recording = (made, row.id, where.absolute)
 
     async def _finish_recording(self, row_id: int, path: Path, *, error: str | None = None) -> None:
         duration, size = await asyncio.to_thread(_measure, path)
@@ -973,31 +1033,43 @@ class CallControl:
         priority: int = 0,
         skills: dict[str, int] | None = None,
         data: dict[str, str] | None = None,
+        *,
+        hops: int = 0,
     ) -> bool:
-        """Put the answered call in the ACD queue ``name`` with its music on hold;
-        False when there is no such queue or it is full."""
+        """Put the answered call in the ACD queue ``name`` with its music on hold and
+        hand it to the waiting room (announcements, the callback key, the queue's
+        fallback when it is full or sends the caller away); False when there is no
+        such queue on this node."""
         config = await self.acd.queue_exists(call.tenant.id, name)
         if config is None or call.media is None:
             return False
+        ivr = call.script
         self._release_ivr_port(call)
-        call.channel = None
         call.queued = True
         with contextlib.suppress(MediaBackendError):
             await self.media.attach_moh(call.media.endpoint, config.music_on_hold)
         await self.calllog.segment(call.log, SegmentKind.QUEUE, queue=name)
-        pop = ScreenPop(
-            name,
-            _user(call.request.from_.uri),
-            _user(call.request.uri),
-            {k: str(v) for k, v in (data or {}).items()},
+
+        async def requeue(other: str, hop: int) -> bool:
+            return await self.queue(call, other, priority, skills, data, hops=hop)
+
+        self.waiting.start(
+            Waiting(
+                tenant_id=call.tenant.id,
+                call_id=call.call_id,
+                queue=name,
+                channel=self._channel(call),
+                log=call.log,
+                requeue=requeue,
+                priority=priority,
+                skills=dict(skills or {}),
+                data={k: str(v) for k, v in (data or {}).items()},
+                caller=_user(call.request.from_.uri),
+                called=_user(call.request.uri),
+                ivr=ivr if ivr is not None and not ivr.done() else None,
+                hops=hops,
+            )
         )
-        if not await self.acd.join(
-            call.tenant.id, call.call_id, name, priority=priority, skills=skills, pop=pop
-        ):
-            call.queued = False
-            with contextlib.suppress(MediaBackendError):
-                await self.media.detach_moh(call.media.endpoint)
-            return False
         return True
 
     async def _ring_agents(
@@ -1019,7 +1091,11 @@ class CallControl:
             return Offered(480)
         future: asyncio.Future[Offered] = self._loop.create_future()
         self._enqueue(call.call_id, lambda: self._send_offer(call, contacts, seconds, future))
-        return await future
+        offered = await future
+        if offered.status == 200:
+            self.waiting.stop(call.call_id)
+            call.channel = None  # keys go to the agent again
+        return offered
 
     async def _send_offer(
         self,
@@ -1042,6 +1118,7 @@ class CallControl:
         caller = call.request.from_
         now = self._loop.time()
         for account, binding in contacts:
+            browser = await self.webrtc.offer(out.media, binding.transport)
             key = self.ua.invite(
                 request_uri=binding.contact_uri,
                 from_=NameAddr(caller.uri, caller.display_name),
@@ -1049,8 +1126,9 @@ class CallControl:
                 destination=binding.destination,
                 transport=binding.transport,
                 now=now,
-                body=body,
+                body=body if browser is None else browser.body,
             )
+            self.webrtc.sent(key, browser)
             out.forks.add(key)
             out.accounts[key] = account
             self._by_branch[key] = call
@@ -1075,10 +1153,12 @@ class CallControl:
         if not response.body or not _is_sdp(response):
             return False
         try:
-            negotiated = process_answer(out.offer, parse(response.body))
-            await self.media.update_endpoint(
-                out.media.endpoint, RemoteMedia.from_negotiated(negotiated)
-            )
+            remote = await self.webrtc.answered(response)
+            if remote is None:
+                remote = RemoteMedia.from_negotiated(
+                    process_answer(out.offer, parse(response.body))
+                )
+            await self.media.update_endpoint(out.media.endpoint, remote)
             if out.bridge is None:
                 if call.queued:
                     await self.media.detach_moh(call.media.endpoint)
@@ -1108,6 +1188,14 @@ class CallControl:
         if media is None or session is None:
             self._respond(event.key, 488)
             return
+        if self.webrtc.carries(media.endpoint):
+            try:
+                body = await self.webrtc.reoffer(media.endpoint, request.body)
+            except MediaBackendError:
+                self._respond(event.key, 488)
+                return
+            self._respond(event.key, 200, body=body, content_type=SDP_TYPE)
+            return
         try:
             answer = answer_offer(parse(request.body), media.capabilities(), session)
             await self.media.update_endpoint(
@@ -1125,6 +1213,9 @@ class CallControl:
     ) -> tuple[LocalMedia | None, LocalSession | None]:
         if call.out is not None and dialog == call.out.dialog:
             return call.out.media, call.out.session
+        third = call.cti.third
+        if third is not None and dialog == third.dialog:
+            return third.media, third.session
         return call.media, call.session
 
     def _endpoint_of(self, call: Call, dialog: DialogId) -> str | None:
@@ -1150,6 +1241,87 @@ class CallControl:
         with contextlib.suppress(MediaBackendError):
             await self.media.send_dtmf(other, key)
 
+    # -- for CTI commands (helpline.telephony.commands) ----------------------------------
+
+    def enqueue(self, call: Call, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the call's earlier events and commands."""
+        self._enqueue(call.call_id, work)
+
+    async def hang_up(self, call: Call) -> None:
+        """End the call from our side (BYE, CANCEL or a final response)."""
+        await self._hang_up(call)
+
+    async def end(self, call: Call) -> None:
+        """Release the call and whatever legs it still holds."""
+        await self._end(call)
+
+    async def dial(self, call: Call, username: str) -> None:
+        """Ring every registered phone of ``username`` as the call's other side."""
+        await self._dial(call, username)
+
+    async def dial_out(self, call: Call, number: str, routes: list[TrunkConfig]) -> None:
+        """Call ``number`` through ``routes`` as the call's other side."""
+        await self._dial_out(call, number, routes)
+
+    async def allocate(self, call: Call) -> LocalMedia:
+        """A media endpoint for one of the call's legs, on the call's media worker."""
+        return await self._allocate(call)
+
+    def track(
+        self,
+        call: Call,
+        *,
+        dialog: DialogId | None = None,
+        endpoint: str | None = None,
+        branch: TransactionKey | None = None,
+    ) -> None:
+        """Route the events of a dialog, a media endpoint or an INVITE branch to ``call``."""
+        if dialog is not None:
+            self._by_dialog[dialog] = call
+        if endpoint is not None:
+            self._by_endpoint[endpoint] = call
+        if branch is not None:
+            self._by_branch[branch] = call
+
+    async def release_leg(self, out: Outbound) -> None:
+        """End one outbound leg (BYE, or CANCEL while it rings) and free its endpoint."""
+        if out.timer is not None:
+            out.timer.cancel()
+        if not out.forks.settled:
+            self._cancel_branches(out.forks.cancel())
+        if out.dialog is not None:
+            self._by_dialog.pop(out.dialog, None)
+            self.ua.bye(out.dialog, self._loop.time())
+        await self.release_endpoint(out.media)
+
+    async def release_endpoint(self, media: LocalMedia) -> None:
+        """Free a leg's endpoint (it leaves any bridge or conference)."""
+        self._by_endpoint.pop(media.endpoint, None)
+        await self.webrtc.release(media.endpoint)
+        with contextlib.suppress(MediaBackendError):
+            await self.media.release_endpoint(media.endpoint)
+        self.flush()
+
+    async def join(self, agent_call: Call, supervisor: Call) -> None:
+        """Add an answered supervisor's leg to the agent's call (see :meth:`_join`)."""
+        await self._join(agent_call, supervisor)
+
+    async def apply_masks(self, call: Call) -> None:
+        """Set who hears whom in the call's conference (if it is in one)."""
+        await self._apply_masks(call)
+
+    async def lease_line(self, tenant_id: int, ref: str) -> None:
+        """Take a line of the tenant for ``ref`` (CapacityExceeded when none is free)."""
+        await self._lease(tenant_id, LeaseKind.LINE, ref)
+
+    def cancel_branches(self, branches: tuple[TransactionKey, ...]) -> None:
+        """CANCEL INVITE branches still ringing."""
+        self._cancel_branches(branches)
+
+    async def has_account(self, tenant: SipTenant, user: str) -> bool:
+        """Whether ``user`` is one of the tenant's SIP accounts."""
+        return await self._is_account(tenant, user)
+
     # -- the end ------------------------------------------------------------------------
 
     async def _hang_up(self, call: Call) -> None:
@@ -1168,6 +1340,7 @@ class CallControl:
         if call.ended:
             return
         call.ended = True
+        await self.extensions.ending(call)
         now = self._loop.time()
         self.calls.pop(call.call_id, None)
         if call.channel is not None:
@@ -1193,11 +1366,11 @@ class CallControl:
                 self._cancel_branches(call.out.forks.cancel())
             dialogs.append(call.out.dialog)
             endpoints.append(call.out.media)
-            if call.out.recording is not None:
-                made, row_id, path = call.out.recording
-                with contextlib.suppress(MediaBackendError):
-                    await self.media.stop_recording(made)
-                await self._finish_recording(row_id, path)
+        if call.recording is not None:
+            made, row_id, path = call.recording
+            with contextlib.suppress(MediaBackendError):
+                await self.media.stop_recording(made)
+            await self._finish_recording(row_id, path)
         for dialog in dialogs:
             if dialog is not None:
                 self._by_dialog.pop(dialog, None)
@@ -1205,6 +1378,7 @@ class CallControl:
         for media in endpoints:
             if media is not None:
                 self._by_endpoint.pop(media.endpoint, None)
+                await self.webrtc.release(media.endpoint)
                 with contextlib.suppress(MediaBackendError):
                     await self.media.release_endpoint(media.endpoint)
         if call.out is not None and call.out.conference is not None:

@@ -23,6 +23,7 @@ from helpline.runtime import Runtime
 from helpline.sip.ua import LocalAddress
 from helpline.telephony.abuse import Edge
 from helpline.telephony.calls import CallControl
+from helpline.telephony.commands import CallCommands
 from helpline.telephony.core import SipCore, StreamSession
 from helpline.telephony.tls import ensure_self_signed, server_context
 from helpline.telephony.transport import ListenConfig, Listeners, client_context
@@ -83,6 +84,8 @@ class SipService:
         )
         self.listeners = Listeners(self, config, failed=self.send_failed)
         self.calls: CallControl | None = None
+        #: CTI commands on the live calls (the REST API's way in).
+        self.commands: CallCommands | None = None
         self.trunks: TrunkRegistrations | None = None
         self.running = False
         self._wake = asyncio.Event()
@@ -134,6 +137,8 @@ class SipService:
             self.flush,
             registrar_secret=secrets.token_bytes(32),
         )
+        self.commands = CallCommands(self.calls)
+        self.calls.extensions = self.commands
         loop = asyncio.get_running_loop()
         self.trunks = TrunkRegistrations(
             ua=self.core.ua,
@@ -224,6 +229,7 @@ class SipService:
             "media": {
                 "endpoints": self.calls.endpoints_in_use if self.calls else 0,
                 "allocated": self.calls.endpoints_allocated if self.calls else 0,
+                "webrtc_legs": self.calls.webrtc.open_legs if self.calls else 0,
             },
             "phones": {
                 "reachable": sum(self.calls.reachable.values()) if self.calls else 0,
