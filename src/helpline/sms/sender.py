@@ -23,7 +23,6 @@ Each pass also sends the customer-event reminders that are due
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from typing import Any, Final, cast
 import httpx
 from sqlalchemy import CursorResult, select, update
 
-from helpline.core.events import Subscription
+from helpline.core.passes import run_passes
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.sms import service
@@ -323,25 +322,15 @@ class SmsSender:
 
     async def run(self) -> None:
         """Send until cancelled, woken by new messages or every few seconds."""
-        queued = self.runtime.bus.subscribe(lambda e: isinstance(e, service.SmsQueued))
-        waker = asyncio.get_running_loop().create_task(self._wake_on(queued))
-        try:
-            while True:
-                self._wake.clear()
-                try:
-                    if await self.pass_once() == BATCH:
-                        continue
-                except Exception:
-                    log.exception("SMS sender pass failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-        finally:
-            waker.cancel()
-            queued.close()
-
-    async def _wake_on(self, queued: Subscription) -> None:
-        async for _event in queued:
-            self.wake()
+        await run_passes(
+            self.runtime.bus,
+            lambda e: isinstance(e, service.SmsQueued),
+            self.pass_once,
+            self._wake,
+            batch=BATCH,
+            poll=POLL_SECONDS,
+            name="SMS sender",
+        )
 
     async def aclose(self) -> None:
         """Close every gateway session and the HTTP client the sender made."""

@@ -24,7 +24,6 @@ to :func:`~helpline.webhooks.service.publish` as ``call.offered``, ``call.answer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -37,7 +36,8 @@ from typing import Any, Final, cast
 import httpx
 from sqlalchemy import CursorResult, select, update
 
-from helpline.core.events import Event, Subscription
+from helpline.core.events import Event
+from helpline.core.passes import run_passes
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.webhooks import service
@@ -258,25 +258,15 @@ class WebhookSender:
 
     async def run(self) -> None:
         """Send due deliveries until cancelled, woken by new ones or every few seconds."""
-        queued = self.runtime.bus.subscribe(lambda e: isinstance(e, service.DeliveriesQueued))
-        waker = asyncio.get_running_loop().create_task(self._wake_on(queued))
-        try:
-            while True:
-                self._wake.clear()
-                try:
-                    if await self.deliver_due() == BATCH:
-                        continue
-                except Exception:
-                    log.exception("webhook sender pass failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-        finally:
-            waker.cancel()
-            queued.close()
-
-    async def _wake_on(self, queued: Subscription) -> None:
-        async for _event in queued:
-            self.wake()
+        await run_passes(
+            self.runtime.bus,
+            lambda e: isinstance(e, service.DeliveriesQueued),
+            self.deliver_due,
+            self._wake,
+            batch=BATCH,
+            poll=POLL_SECONDS,
+            name="webhook sender",
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client the sender made."""

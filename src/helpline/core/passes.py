@@ -1,0 +1,47 @@
+"""The loop of a background sender: run a pass; run again at once while a pass fills a
+whole batch; otherwise wait until an event on the bus wakes it or ``poll`` seconds pass.
+A failing pass is logged and the loop goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from helpline.core.events import Event, EventBus
+
+log = logging.getLogger(__name__)
+
+
+async def run_passes(
+    bus: EventBus,
+    wakes: Callable[[Event], bool],
+    one_pass: Callable[[], Awaitable[int]],
+    wake: asyncio.Event,
+    *,
+    batch: int,
+    poll: float,
+    name: str,
+) -> None:
+    """Run ``one_pass`` (returning how many items it handled) until cancelled."""
+    queued = bus.subscribe(wakes)
+
+    async def wake_on_events() -> None:
+        async for _event in queued:
+            wake.set()
+
+    waker = asyncio.get_running_loop().create_task(wake_on_events())
+    try:
+        while True:
+            wake.clear()
+            try:
+                if await one_pass() == batch:
+                    continue
+            except Exception:
+                log.exception("%s pass failed", name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), poll)
+    finally:
+        waker.cancel()
+        queued.close()
