@@ -18,7 +18,7 @@ from helpline.db.base import utcnow
 from helpline.recordings.models import CallDirection
 from helpline.runtime import Runtime
 from helpline.users.models import User
-from helpline.workorders import departments, service
+from helpline.workorders import attachments, departments, email_intake, service
 from helpline.workorders.models import Source, TimelineKind, WorkOrder
 from helpline.workorders.notify import WorkOrderChanged, build_email
 from helpline.workorders.schemas import SearchFilters, SlaTargetIn, SlaTargetsPut, WorkOrderCreate
@@ -242,7 +242,7 @@ async def test_an_email_opens_a_work_order_and_replies_thread_into_it(
     first["X-Priority"] = "1"
     first.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="r.pdf")
     async with runtime.unit_of_work() as session:
-        made = await service.create_from_email(
+        made = await email_intake.create_from_email(
             session, principal.tenant_id, first, data_dir=tmp_path
         )
         ident = made.id
@@ -254,16 +254,20 @@ async def test_an_email_opens_a_work_order_and_replies_thread_into_it(
     reply = _email("Re: 退款 refund please", "Any news?", In_Reply_To="<m1@example.com>")
     tagged = _email(f"[WO-{ident}] more", "Photo attached later.")
     async with runtime.unit_of_work() as session:
-        assert (await service.create_from_email(session, principal.tenant_id, reply)).id == ident
-        assert (await service.create_from_email(session, principal.tenant_id, tagged)).id == ident
+        assert (
+            await email_intake.create_from_email(session, principal.tenant_id, reply)
+        ).id == ident
+        assert (
+            await email_intake.create_from_email(session, principal.tenant_id, tagged)
+        ).id == ident
         comments = await service.list_comments(session, principal=principal, work_order_id=ident)
         assert [c.body for c in comments] == ["Any news?", "Photo attached later."]
         assert {c.author for c in comments} == {"minsu@example.com"}
-        attachments = await service.list_attachments(
+        stored = await attachments.list_attachments(
             session, principal=principal, work_order_id=ident
         )
-        assert [a.filename for a in attachments] == ["r.pdf"]
-        assert (tmp_path / attachments[0].path).read_bytes() == b"%PDF-1.4 fake"
+        assert [a.filename for a in stored] == ["r.pdf"]
+        assert (tmp_path / stored[0].path).read_bytes() == b"%PDF-1.4 fake"
         kinds = [
             e.kind
             for e in await service.timeline(session, principal=principal, work_order_id=ident)
@@ -301,7 +305,7 @@ async def test_attachments_upload_list_download_and_size_limit(
     assert got.status_code == 200
     assert got.content == content
     assert got.headers["content-type"] == "image/png"
-    monkeypatch.setattr(service, "MAX_ATTACHMENT_BYTES", 100)
+    monkeypatch.setattr(attachments, "MAX_ATTACHMENT_BYTES", 100)
     big = await api.post(
         f"/api/v1/workorders/{ident}/attachments", files={"file": ("big.bin", b"x" * 101)}
     )

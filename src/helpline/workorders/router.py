@@ -19,7 +19,7 @@ from helpline.core.errors import ApiError
 from helpline.core.pagination import Page, PageParams
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
-from helpline.workorders import departments, service
+from helpline.workorders import attachments, departments, email_intake, service
 from helpline.workorders.models import WorkOrder
 from helpline.workorders.schemas import (
     AttachmentOut,
@@ -172,7 +172,7 @@ async def inbound_email(
     message = message_from_string(data.message, policy=policy.default)
     if not isinstance(message, EmailMessage) or not message.keys():
         raise ApiError("not an e-mail message", error_id="invalid_email", status_code=422)
-    work_order = await service.create_from_email(
+    work_order = await email_intake.create_from_email(
         db, principal.tenant_id, message, data_dir=runtime.settings.data_dir
     )
     return await _one(db, work_order)
@@ -238,7 +238,7 @@ async def get_timeline(work_order_id: int, db: Db, principal: AnyUser) -> object
 @router.get("/workorders/{work_order_id}/attachments", response_model=list[AttachmentOut])
 async def list_attachments(work_order_id: int, db: Db, principal: AnyUser) -> object:
     """The work order's attachments."""
-    return await service.list_attachments(db, principal=principal, work_order_id=work_order_id)
+    return await attachments.list_attachments(db, principal=principal, work_order_id=work_order_id)
 
 
 @router.post(
@@ -254,8 +254,8 @@ async def add_attachment(
     runtime: RuntimeDep,
 ) -> object:
     """Attach a file (multipart ``file``); 413 ``attachment_too_large`` over the limit."""
-    content = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    return await service.add_attachment(
+    content = await file.read(attachments.MAX_ATTACHMENT_BYTES + 1)
+    return await attachments.add_attachment(
         db,
         principal=principal,
         work_order_id=work_order_id,
@@ -271,10 +271,10 @@ async def download_attachment(
     work_order_id: int, attachment_id: int, db: Db, principal: AnyUser, runtime: RuntimeDep
 ) -> FileResponse:
     """The attached file, as uploaded."""
-    attachment = await service.get_attachment(
+    attachment = await attachments.get_attachment(
         db, principal=principal, work_order_id=work_order_id, attachment_id=attachment_id
     )
-    path = service.attachment_path(data_dir=runtime.settings.data_dir, attachment=attachment)
+    path = attachments.attachment_path(data_dir=runtime.settings.data_dir, attachment=attachment)
     return FileResponse(path, media_type=attachment.content_type, filename=attachment.filename)
 
 

@@ -1,6 +1,7 @@
-"""Work orders of a tenant: the workflow, comments, attachments, watchers, search, and
-creation from a call or an e-mail (departments and SLA targets are in
-:mod:`helpline.workorders.departments`).
+"""Work orders of a tenant: the workflow, comments, watchers, search, and creation from a
+call (departments and SLA targets are in :mod:`helpline.workorders.departments`,
+attachments in :mod:`helpline.workorders.attachments`, work orders made from e-mails in
+:mod:`helpline.workorders.email_intake`).
 
 Every change writes a timeline entry, queues a ``workorder.changed`` webhook delivery
 (:func:`helpline.webhooks.service.publish`, in the same transaction) and a
@@ -10,15 +11,9 @@ e-mail.  Functions take ``now`` so that SLA times can be tested with a fixed clo
 
 from __future__ import annotations
 
-import hashlib
-import re
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import parseaddr
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
 from helpline.calls.models import CallRecord
-from helpline.core.errors import ApiError, Conflict, NotFound
+from helpline.core.errors import Conflict, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.db.base import get_owned, utcnow
 from helpline.runtime import queue_event
@@ -36,14 +31,11 @@ from helpline.webhooks.models import WebhookEvent
 from helpline.workorders import sla
 from helpline.workorders.departments import check_users, member_ids, sla_targets
 from helpline.workorders.models import (
-    MAX_FILENAME_LENGTH,
-    MAX_TITLE_LENGTH,
     Department,
     Source,
     TimelineEntry,
     TimelineKind,
     WorkOrder,
-    WorkOrderAttachment,
     WorkOrderComment,
     WorkOrderWatcher,
 )
@@ -57,11 +49,6 @@ from helpline.workorders.schemas import (
     WorkOrderUpdate,
 )
 from helpline.workorders.sla import Priority, Status
-
-MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
-ATTACHMENT_DIR: Final = "workorders"
-_THREAD = re.compile(r"\[WO-(\d+)\]")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 CustomerLookup = Callable[[AsyncSession, int, str], Awaitable[int | None]]
 """``(session, tenant_id, phone number) -> customer id``: how a call finds its customer
@@ -166,7 +153,7 @@ async def _recipients(
     return tuple(sorted(set(addresses)))
 
 
-async def _changed(
+async def record_change(
     session: AsyncSession,
     work_order: WorkOrder,
     *,
@@ -242,7 +229,7 @@ async def _check_refs(
     await check_users(session, tenant_id, [u for u in user_ids if u is not None])
 
 
-async def _new(
+async def new_work_order(
     session: AsyncSession,
     *,
     tenant_id: int,
@@ -273,7 +260,7 @@ async def _new(
         WorkOrderWatcher(tenant_id=tenant_id, work_order_id=work_order.id, user_id=u)
         for u in dict.fromkeys(watcher_ids)
     )
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
@@ -315,7 +302,7 @@ async def create_work_order(
         fields["agent"] = call.agent
         if data.customer_id is None and customer_lookup is not None and call.caller:
             fields["customer_id"] = await customer_lookup(session, principal.tenant_id, call.caller)
-    return await _new(
+    return await new_work_order(
         session,
         tenant_id=principal.tenant_id,
         principal=principal,
@@ -358,126 +345,6 @@ async def create_from_call(
     )
 
 
-def _email_text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None or not isinstance(part, EmailMessage):
-        return ""
-    content = part.get_content()
-    return content.strip() if isinstance(content, str) else ""
-
-
-def _email_priority(message: EmailMessage) -> Priority:
-    flag = str(message.get("X-Priority", "")).strip()[:1]
-    return Priority.HIGH if flag in ("1", "2") else Priority.NORMAL
-
-
-async def _thread_of(
-    session: AsyncSession, tenant_id: int, message: EmailMessage
-) -> WorkOrder | None:
-    """The work order an e-mail answers: ``[WO-n]`` in the subject, or a reference to the
-    Message-ID that created one."""
-    if match := _THREAD.search(str(message.get("Subject", ""))):
-        found = await session.get(WorkOrder, int(match.group(1)))
-        if found is not None and found.tenant_id == tenant_id:
-            return found
-    references = f"{message.get('In-Reply-To', '')} {message.get('References', '')}".split()
-    if references:
-        return (
-            await session.execute(
-                select(WorkOrder)
-                .where(WorkOrder.tenant_id == tenant_id, WorkOrder.email_message_id.in_(references))
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-    return None
-
-
-async def create_from_email(
-    session: AsyncSession,
-    tenant_id: int,
-    message: EmailMessage,
-    *,
-    data_dir: Path | None = None,
-    now: datetime | None = None,
-) -> WorkOrder:
-    """The work order an inbound e-mail makes for ``tenant_id``.
-
-    The subject is the title, the text body the description, the sender the requester,
-    ``X-Priority`` 1-2 makes it high.  A reply (``[WO-n]`` in the subject, or
-    ``In-Reply-To``/``References`` naming the e-mail that opened one) is added to that
-    work order as a public comment instead, and reopens it when it was resolved.  With
-    ``data_dir`` the e-mail's attachments are kept (within the size limit).  Fetching
-    mail (IMAP, POP3, an MTA pipe) is the caller's business.
-    """
-    now = now or utcnow()
-    name, address = parseaddr(str(message.get("From", "")))
-    sender = address or "unknown sender"
-    text = _email_text(message)
-    existing = await _thread_of(session, tenant_id, message)
-    if existing is not None:
-        comment = WorkOrderComment(
-            tenant_id=tenant_id,
-            work_order_id=existing.id,
-            author=sender,
-            body=text or "(empty e-mail)",
-            internal=False,
-            created_at=now,
-        )
-        session.add(comment)
-        await session.flush()
-        await _changed(
-            session,
-            existing,
-            principal=None,
-            actor=sender,
-            kind=TimelineKind.EMAIL,
-            detail={"comment_id": comment.id, "from": sender},
-            summary=f"e-mail from {sender}",
-            now=now,
-        )
-        if existing.status in sla.DONE:
-            await _set_status(session, existing, Status.OPEN, principal=None, actor=sender, now=now)
-        work_order = existing
-    else:
-        subject = " ".join(str(message.get("Subject", "")).split())[:MAX_TITLE_LENGTH]
-        work_order = await _new(
-            session,
-            tenant_id=tenant_id,
-            principal=None,
-            actor=sender,
-            source=Source.EMAIL,
-            fields={
-                "title": subject or "(no subject)",
-                "description": text,
-                "priority": _email_priority(message),
-                "requester_name": name[:200] or None,
-                "requester_email": address[:254] or None,
-                "email_message_id": str(message.get("Message-ID", "")).strip()[:255] or None,
-            },
-            watcher_ids=(),
-            now=now,
-        )
-    if data_dir is not None:
-        for part in message.iter_attachments():
-            if not isinstance(part, EmailMessage):
-                continue
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes) or len(payload) > MAX_ATTACHMENT_BYTES:
-                continue
-            await _store_attachment(
-                session,
-                work_order,
-                data_dir=data_dir,
-                filename=part.get_filename() or "attachment",
-                content_type=part.get_content_type(),
-                content=payload,
-                principal=None,
-                actor=sender,
-                now=now,
-            )
-    return work_order
-
-
 async def update_work_order(
     session: AsyncSession,
     *,
@@ -512,7 +379,7 @@ async def update_work_order(
         )
     work_order.updated_at = now
     assigned = {"department_id", "assignee_id"} & diff.keys()
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
@@ -529,7 +396,7 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, Status | Priority) else value
 
 
-async def _set_status(
+async def set_status(
     session: AsyncSession,
     work_order: WorkOrder,
     target: Status,
@@ -560,7 +427,7 @@ async def _set_status(
     elif reopened:
         work_order.resolved_at = None
         work_order.closed_at = None
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
@@ -584,7 +451,7 @@ async def change_status(
     workflow does not allow.  A staff status change counts as the first response."""
     now = now or utcnow()
     work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
-    await _set_status(
+    await set_status(
         session, work_order, data.status, principal=principal, actor=principal.display, now=now
     )
     if data.comment:
@@ -624,7 +491,7 @@ async def add_comment(
     if not data.internal and work_order.first_responded_at is None:
         work_order.first_responded_at = now
     work_order.updated_at = now
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
@@ -663,129 +530,6 @@ async def timeline(
     return list(rows.scalars())
 
 
-# Attachments -----------------------------------------------------------------------
-
-
-def _safe_filename(name: str) -> str:
-    base = _UNSAFE_NAME.sub("_", name.replace("\\", "/").rpartition("/")[2]).strip(" .")
-    return (base or "attachment")[:MAX_FILENAME_LENGTH]
-
-
-async def _store_attachment(
-    session: AsyncSession,
-    work_order: WorkOrder,
-    *,
-    data_dir: Path,
-    filename: str,
-    content_type: str,
-    content: bytes,
-    principal: Principal | None,
-    actor: str,
-    now: datetime,
-) -> WorkOrderAttachment:
-    relative = f"{ATTACHMENT_DIR}/{work_order.tenant_id}/{work_order.id}/{uuid.uuid4().hex}"
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    attachment = WorkOrderAttachment(
-        tenant_id=work_order.tenant_id,
-        work_order_id=work_order.id,
-        filename=_safe_filename(filename),
-        content_type=content_type[:100] or "application/octet-stream",
-        size_bytes=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        path=relative,
-        uploaded_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(attachment)
-    await session.flush()
-    await _changed(
-        session,
-        work_order,
-        principal=principal,
-        actor=actor,
-        kind=TimelineKind.ATTACHMENT,
-        detail={"attachment_id": attachment.id, "filename": attachment.filename},
-        summary=f"attached {attachment.filename}",
-        now=now,
-    )
-    return attachment
-
-
-async def add_attachment(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    work_order_id: int,
-    data_dir: Path,
-    filename: str,
-    content_type: str,
-    content: bytes,
-    now: datetime | None = None,
-) -> WorkOrderAttachment:
-    """Attach a file (at most :data:`MAX_ATTACHMENT_BYTES`, else 413
-    ``attachment_too_large``), stored under ``data_dir``."""
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise ApiError(
-            "the file is too large",
-            error_id="attachment_too_large",
-            status_code=413,
-            details={"max_bytes": MAX_ATTACHMENT_BYTES},
-        )
-    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
-    return await _store_attachment(
-        session,
-        work_order,
-        data_dir=data_dir,
-        filename=filename,
-        content_type=content_type,
-        content=content,
-        principal=principal,
-        actor=principal.display,
-        now=now or utcnow(),
-    )
-
-
-async def list_attachments(
-    session: AsyncSession, *, principal: Principal, work_order_id: int
-) -> list[WorkOrderAttachment]:
-    """The attachments of a work order, oldest first."""
-    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
-    rows = await session.execute(
-        select(WorkOrderAttachment)
-        .where(WorkOrderAttachment.work_order_id == work_order.id)
-        .order_by(WorkOrderAttachment.id)
-    )
-    return list(rows.scalars())
-
-
-async def get_attachment(
-    session: AsyncSession, *, principal: Principal, work_order_id: int, attachment_id: int
-) -> WorkOrderAttachment:
-    """One attachment of a work order of the principal's tenant."""
-    work_order = await get_work_order(session, principal=principal, work_order_id=work_order_id)
-    attachment = await get_owned(
-        session,
-        WorkOrderAttachment,
-        attachment_id,
-        tenant_id=work_order.tenant_id,
-        what="attachment",
-    )
-    if attachment.work_order_id != work_order.id:
-        raise NotFound("no such attachment")
-    return attachment
-
-
-def attachment_path(*, data_dir: Path, attachment: WorkOrderAttachment) -> Path:
-    """Where the file of ``attachment`` is; 404 ``attachment_missing`` if it is gone."""
-    path = data_dir / attachment.path
-    if not path.is_file():
-        raise NotFound("the attachment's file is missing", error_id="attachment_missing")
-    return path
-
-
 # Watchers --------------------------------------------------------------------------
 
 
@@ -807,7 +551,7 @@ async def add_watcher(
             tenant_id=work_order.tenant_id, work_order_id=work_order.id, user_id=user_id
         )
     )
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
@@ -839,7 +583,7 @@ async def remove_watcher(
     if watcher is None:
         raise NotFound("no such watcher")
     await session.delete(watcher)
-    await _changed(
+    await record_change(
         session,
         work_order,
         principal=principal,
