@@ -16,6 +16,11 @@ namespace and the capture). Two targets, each at every ``--calls`` level in turn
   PCMU on every call. Each packet goes caller -> Helpline (caller leg) -> bridge ->
   Helpline (agent leg) -> agent, is echoed, and comes back the same way: it crosses the
   media engine twice, and every call is recorded.
+* **helpline+rtpengine** (``--backend rtpengine``): the same, with a real rtpengine
+  (userspace, ``--table=-1``, pcap recording) started in the namespace and
+  ``HELPLINE_MEDIA_BACKEND=rtpengine``: rtpengine faces both SIPp peers and bridges the
+  legs itself, the recording is its pcap converted to the stereo WAV when the call ends;
+  rtpengine's CPU is sampled next to Helpline's.
 * **sipp echo** (baseline): the same caller calls a plain SIPp UAS (the same answer
   scenario as ``-sf``) with ``-rtp_echo``: caller -> SIPp echo -> caller, no Helpline.
 
@@ -47,6 +52,7 @@ Linux only. Needs ``sipp`` (3.6, with RTP streaming), ``dumpcap`` and ``tshark``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
@@ -69,6 +75,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sip_load import children, set_lines  # noqa: E402
 from tests.interop.harness import SCENARIOS, Namespace, Node, helpline, namespace  # noqa: E402
+from tests.media_rtpengine.daemon import rtpengine  # noqa: E402
 
 from helpline.media import g711  # noqa: E402
 from helpline.media.tones import tone  # noqa: E402
@@ -384,7 +391,12 @@ def run_level(
         elapsed = time.monotonic() - clock0
         busy1, total1 = machine_ticks()
         after = [process_ticks(pid) for pid in pids]
-        _, err = caller.communicate(timeout=hold / 1000 + plan.ramp(calls) + 90)
+        try:
+            _, err = caller.communicate(timeout=hold / 1000 + plan.ramp(calls) + 90)
+        except subprocess.TimeoutExpired:
+            log.warning("%s %d: the caller did not finish in time (killed)", target, calls)
+            caller.kill()
+            _, err = caller.communicate(timeout=10)
     finally:
         if caller.poll() is None:
             caller.kill()
@@ -436,26 +448,42 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 def bench_helpline(
-    ns: Namespace, levels: list[int], plan: Plan, workers: int, *, relay: bool
+    ns: Namespace, levels: list[int], plan: Plan, workers: int, *, relay: bool, backend: str
 ) -> list[Row]:
     """Every level through Helpline's B2BUA with recording, one node for all levels."""
     rows = []
-    with (
-        tempfile.TemporaryDirectory(dir=plan.work) as data,
-        helpline(
-            ns,
-            Path(data),
-            HELPLINE_LOG_LEVEL="WARNING",
-            HELPLINE_RECORD_CALLS="1",
-            HELPLINE_SIP_QUALIFY_SECONDS="0",
-            HELPLINE_SIP_TRUSTED_NETWORKS="127.0.0.0/8",
-            HELPLINE_MEDIA_WORKERS=str(workers),
-            HELPLINE_MEDIA_RELAY="1" if relay else "0",
-            HELPLINE_RTP_PORT_MIN="20000",
-            HELPLINE_RTP_PORT_MAX=str(20000 + 4 * max(levels) + 400),
-            HELPLINE_RTP_TIMEOUT="60",
-        ) as node,
-    ):
+    with contextlib.ExitStack() as stack:
+        data = stack.enter_context(tempfile.TemporaryDirectory(dir=plan.work))
+        extra: dict[str, str] = {}
+        relay_pids: list[int] = []
+        if backend == "rtpengine":
+            daemon = stack.enter_context(
+                rtpengine(
+                    ns, Path(data) / "rtpengine", ng_port=22222, port_min=40000, port_max=49999
+                )
+            )
+            relay_pids.append(daemon.proc.pid)
+            extra = dict(
+                HELPLINE_MEDIA_BACKEND="rtpengine",
+                HELPLINE_RTPENGINE_NG=daemon.ng,
+                HELPLINE_RTPENGINE_RECORDING_DIR=str(daemon.spool),
+            )
+        node = stack.enter_context(
+            helpline(
+                ns,
+                Path(data),
+                HELPLINE_LOG_LEVEL="WARNING",
+                HELPLINE_RECORD_CALLS="1",
+                HELPLINE_SIP_QUALIFY_SECONDS="0",
+                HELPLINE_SIP_TRUSTED_NETWORKS="127.0.0.0/8",
+                HELPLINE_MEDIA_WORKERS=str(workers),
+                HELPLINE_MEDIA_RELAY="1" if relay else "0",
+                HELPLINE_RTP_PORT_MIN="20000",
+                HELPLINE_RTP_PORT_MAX=str(20000 + 4 * max(levels) + 400),
+                HELPLINE_RTP_TIMEOUT="60",
+                **extra,
+            )
+        )
         set_lines(Path(data), 2 * max(levels) + 100)
         agent_work = plan.work / "agent"
         agent_work.mkdir()
@@ -474,10 +502,12 @@ def bench_helpline(
         )
         try:
             registered(node, AGENT)
-            pids = helpline_pids(node)
-            log.info("helpline processes (main, workers): %s", pids)
+            pids = helpline_pids(node) + relay_pids
+            log.info("helpline processes (main, workers, rtpengine): %s", pids)
             for calls in levels:
                 label = "helpline" if relay else "helpline re-timed"
+                if backend == "rtpengine":
+                    label = "helpline+rtpengine"
                 rows.append(run_level(ns, label, node.sip_port, AGENT, calls, plan, pids))
                 log.info("%s", rows[-1])
                 idle_node(node)
@@ -516,15 +546,19 @@ def table(rows: list[Row]) -> str:
     """The results as a Markdown table, each Helpline row next to its baseline."""
     base = {r.calls: r for r in rows if r.target == "sipp echo"}
     lines = [
-        "| calls | target | streams back / failed calls | target CPU (main / workers) "
+        "| calls | target | streams back / failed calls | target CPU (main / workers [/ relay]) "
         "| machine busy | loss | round trip p50 / p99 | jitter p50 / p99 "
         "| added jitter p50 / p99 | max jitter p99 | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(rows, key=lambda r: (r.calls, r.target == "sipp echo")):
+        relayed = r.target.endswith("rtpengine")
+        workers = r.cpu[1:-1] if relayed else r.cpu[1:]
         cpu = " / ".join(f"{c:.0f}%" for c in r.cpu[:1])
-        if len(r.cpu) > 1:
-            cpu += " / " + " + ".join(f"{c:.0f}%" for c in r.cpu[1:])
+        if workers:
+            cpu += " / " + " + ".join(f"{c:.0f}%" for c in workers)
+        if relayed:
+            cpu += f" / rtpengine {r.cpu[-1]:.0f}%"
         b = base.get(r.calls)
         added = "-"
         if b is not None and r is not b:
@@ -559,6 +593,12 @@ def main() -> None:
         action="store_true",
         help="HELPLINE_MEDIA_RELAY=0: bridged audio re-timed on the tick instead of relayed",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("embedded", "rtpengine"),
+        default="embedded",
+        help="HELPLINE_MEDIA_BACKEND: rtpengine starts a real rtpengine in the namespace",
+    )
     parser.add_argument("--keep", type=Path, help="keep captures and SIPp files here")
     args = parser.parse_args()
     if not 1 <= args.window < 50:
@@ -576,7 +616,9 @@ def main() -> None:
             if args.target in ("both", "baseline"):
                 rows += bench_baseline(ns, levels, plan)
             if args.target in ("both", "helpline"):
-                rows += bench_helpline(ns, levels, plan, args.workers, relay=not args.retime)
+                rows += bench_helpline(
+                    ns, levels, plan, args.workers, relay=not args.retime, backend=args.backend
+                )
     sys.stdout.write(table(rows) + "\n")
     for r in rows:
         d = r.delivery

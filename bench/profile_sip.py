@@ -139,19 +139,11 @@ def split_by_layer(path: Path) -> dict[str, float]:
 
 
 def thread_cpu(pid: int) -> tuple[float, float]:
-    """CPU seconds of the main thread and of the other threads of ``pid``."""
-    main = other = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / CLK
-        if int(task.name) == pid:
-            main += seconds
-        else:
-            other += seconds
-    return main, other
+    """CPU seconds of the main thread and of the other threads of ``pid`` (the process
+    total counts threads that have exited too, so "other" never goes down)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    main = (int(fields[11]) + int(fields[12])) / CLK
+    return main, process_cpu([pid]) - main
 
 
 def process_cpu(pids: list[int]) -> float:
@@ -311,6 +303,8 @@ def main() -> None:
         "--sip-only", action="store_true", help="the SIP stack alone, in process, no I/O"
     )
     args = parser.parse_args()
+    # a timeout's SIGTERM unwinds too: the node, SIPp and the namespace are cleaned up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.sip_only:
         with tempfile.TemporaryDirectory() as tmp:
             stats = args.stats or Path(tmp) / "sip.prof"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -250,6 +251,8 @@ def main() -> None:
         help="lines of the demo tenant (default 16: a call over 16 at once gets 503)",
     )
     args = parser.parse_args()
+    # a timeout's SIGTERM unwinds too: the node, SIPp and the namespace are cleaned up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rates = [int(r) for r in args.rates.split(",")]
     with namespace() as ns:
         results = bench_helpline(ns, rates, args.seconds, args.hold, args.sources, args.lines)

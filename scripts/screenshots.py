@@ -24,7 +24,7 @@ import tempfile
 import threading
 import wave
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "demo-screens-1"
 LANGUAGES = ("en", "zh", "ko")
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
+#: The reports show the demo's generated history of yesterday (today's has barely begun
+#: in the small hours).
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 
 def _free_port(kind: socket.SocketKind) -> int:
@@ -158,6 +161,7 @@ def _shots(ids: dict[str, int]) -> list[tuple[str, str, str, Callable[[Page], No
         ("signin", "", "/", None),
         ("desktop", "agent2001", "/desktop", kb),
         ("wallboard", "supervisor", "/wallboard", None),
+        ("reports", "supervisor", f"/reports?start={YESTERDAY}", None),
         ("admin-queues", "admin", "/admin#queues", edit_first),
         ("admin-services", "admin", "/admin#services", None),
         ("designer", "admin", f"/designer/{ids['flow']}", None),
@@ -171,7 +175,7 @@ def _ready(page: Page, path: str) -> None:
     page.wait_for_load_state("networkidle")
     if path.startswith("/admin"):
         page.wait_for_selector("html[data-section]")
-    elif path.startswith(("/records", "/designer")):
+    elif path.startswith(("/records", "/designer", "/reports")):
         page.wait_for_selector("html[data-ready]")
     elif path.startswith("/wallboard"):
         page.wait_for_selector("#stream.ok")

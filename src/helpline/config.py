@@ -12,7 +12,7 @@ import os
 import socket
 from ipaddress import ip_address, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -81,6 +81,19 @@ class Settings(BaseSettings):
         description="Bridged calls forward packets as they arrive; off: re-timed on the tick.",
     )
     rtp_timeout: float = Field(default=30.0, gt=0, description="Seconds without RTP: hang up.")
+    media_backend: Literal["embedded", "rtpengine"] = Field(
+        default="embedded",
+        description="embedded: RTP in Python; rtpengine: rtpengine carries RTP, Python speaks.",
+    )
+    rtpengine_ng: str = Field(
+        default="127.0.0.1:22222",
+        pattern=r"^[^:\s]+:\d{1,5}$",
+        description="host:port of rtpengine's NG control socket (--listen-ng).",
+    )
+    rtpengine_recording_dir: Path | None = Field(
+        default=None,
+        description="rtpengine's --recording-dir (pcap method); unset: DATA_DIR/rtpengine.",
+    )
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
     webrtc_enabled: bool = Field(
@@ -94,6 +107,9 @@ class Settings(BaseSettings):
     )
     webrtc_codecs: str = Field(
         default="opus,PCMU,PCMA", description="Codecs toward browsers, most preferred first."
+    )
+    browser_phone_seconds: int = Field(
+        default=900, ge=60, le=86400, description="Lifetime of a browser phone's SIP secret."
     )
     admin_password: SecretStr | None = Field(
         default=None, description="Platform admin password set on first start."

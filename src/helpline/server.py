@@ -27,7 +27,9 @@ from helpline.config import Settings
 from helpline.db.base import utcnow
 from helpline.db.engine import ping
 from helpline.db.migrate import upgrade
+from helpline.mailsettings import service as mail_settings
 from helpline.media.engine import EngineConfig, create_backend
+from helpline.media.rtpengine import create_hybrid
 from helpline.recordings import service as recordings
 from helpline.runtime import Runtime
 from helpline.sms.sender import SmsSender
@@ -158,10 +160,17 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
             ),
             workers=settings.media_workers,
         )
+        if settings.media_backend == "rtpengine":
+            media = create_hybrid(
+                media,
+                settings.rtpengine_ng,
+                recording_dir=settings.rtpengine_recording_dir or settings.data_dir / "rtpengine",
+            )
         await media.start()
         sip = SipService(runtime, media)
         await sip.start()
         runtime.listeners["sip"] = sip
+        node_smtp = SmtpConfig.from_settings(settings)
         sender = WebhookSender(runtime)
         sms = SmsSender(runtime)
         background = [
@@ -170,7 +179,9 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
             loop.create_task(SurveyLinkSender(runtime).run()),
             loop.create_task(WebhookBridge(runtime).run()),
             loop.create_task(
-                WorkOrderNotifier(SmtpConfig.from_settings(settings)).run(runtime.bus)
+                WorkOrderNotifier(
+                    node_smtp, resolve=mail_settings.resolver(runtime, node_smtp)
+                ).run(runtime.bus)
             ),
         ]
         config = uvicorn.Config(

@@ -120,6 +120,13 @@ async def test_queue_crud_with_fallback_overflow_and_partial_update(
     path = f"/api/v1/queues/{created['id']}"
     changed = _ok(await admin.patch(path, json={"max_length": None, "wrap_up_seconds": 30}))
     assert changed["max_length"] is None and changed["wrap_up_seconds"] == 30
+    regions = {
+        "region_prefixes": {"+8251": "south", "+822": "seoul"},
+        "region_teams": {"seoul": "north"},
+        "region_wait_seconds": 20,
+    }
+    changed = _ok(await admin.patch(path, json=regions))
+    assert {k: changed[k] for k in regions} == regions
     assert changed["required_skills"] == {"sales": 2}
     sales = next(q for q in _ok(await admin.get("/api/v1/queues"))["items"] if q["name"] == "sales")
     r = await admin.delete(f"/api/v1/queues/{sales['id']}")
@@ -140,6 +147,8 @@ async def test_queue_crud_with_fallback_overflow_and_partial_update(
         ({"periodic_interval": 60}, 422, "queue_prompt_missing"),
         ({"required_skills": {"sales": 6}}, 422, "validation_error"),
         ({"strategy": "coin_toss"}, 422, "validation_error"),
+        ({"region_prefixes": {"south": "+8251"}}, 422, "validation_error"),
+        ({"region_teams": {"south": ""}}, 422, "validation_error"),
         ({"overflow": [{"after_seconds": 9}, {"after_seconds": 5}]}, 422, "validation_error"),
     ],
 )

@@ -315,3 +315,25 @@ async def test_one_node_leads_a_tenant_until_it_lets_go(world: World) -> None:
     finally:
         await other.close()
     w.acd = Distributor(w.runtime, w.phones.ring, w.phones.dial)
+
+
+async def test_a_caller_whose_number_has_a_regions_prefix_is_offered_to_that_team(
+    world: World,
+) -> None:
+    w = world
+    await w.set_queue(
+        "sales", region_prefixes={"+8251": "south"}, region_teams={}, region_wait_seconds=60
+    )
+    async with w.runtime.unit_of_work() as session:
+        await session.execute(
+            update(Agent).where(Agent.id == w.agents["agent2001"]).values(region="south")
+        )
+    await w.login("agent2002")  # idle for longest: offered first without regions
+    await w.login("agent2001")
+    await w.acd.join(w.tenant_id, "from-south", "sales", caller="+825155501234")
+    call_id, accounts, answered = await w.phones.next_offer()
+    assert (call_id, accounts) == ("from-south", ("2001",))
+    answered.set_result(Offered(200, "2001"))
+    await w.acd.join(w.tenant_id, "elsewhere", "sales", caller="+12015550100")
+    call_id, accounts, _ = await w.phones.next_offer()
+    assert (call_id, accounts) == ("elsewhere", ("2002",))

@@ -131,3 +131,57 @@ def test_an_outside_caller_is_called_back_through_the_trunk(
     done = callback_row(node, EXTERNAL)
     assert (done["state"], done["agent"]) == ("completed", "2001")
     assert heard_tone(captured[0].pcm(PROVIDER_RTP), 2000) > 0.2
+
+
+def test_a_callback_fails_over_to_the_next_trunk_when_the_first_is_out_of_service(
+    ns: Namespace, node: Node, work: Path
+) -> None:
+    offer_callbacks(node)
+    number = "+99955502"
+    trunk = {"name": "down", "host": "127.0.0.4", "port": 5090, "prefixes": ["+999"]}
+    status, made = api(node, "POST", "/api/v1/trunks", {**trunk, "priority": 1}, login=ADMIN)
+    assert status == 201, made
+    working = {
+        "name": "working",
+        "host": "127.0.0.3",
+        "port": 5090,
+        "prefixes": ["+999"],
+        "priority": 2,
+        "username": "trunk-user",
+        "password": "trunk-pass",
+    }
+    status, made = api(node, "POST", "/api/v1/trunks", working, login=ADMIN)
+    assert status == 201, made
+    ask_for_callback(ns, node, work, number, host="127.0.0.3", port=5092)
+
+    def provider(scenario: str, host: str) -> subprocess.Popen[str]:
+        return ns.popen(
+            [
+                "sipp",
+                *("-sf", str(SCENARIOS / scenario)),
+                *("-i", host, "-p", "5090", "-mi", host, "-mp", str(PROVIDER_RTP)),
+                *("-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"),
+                *("-trace_msg", "-message_file", str(work / f"provider-{host}.log")),
+            ],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    down = provider("provider_unavailable.xml", "127.0.0.4")
+    up = provider("provider_uas.xml", "127.0.0.3")
+    agent = phone(ns, node, work, "2001", 60, "agent_hangup.xml")
+    with running(down, up, agent):
+        registered(node, "2001")
+        with sniff(ns, work, 40, PROVIDER_RTP) as captured:
+            login(node, "2001")
+            finished(down, node)  # refused with 503
+            finished(up, node)  # then answered, then BYE
+    assert "SIP/2.0 503" in (work / "provider-127.0.0.4.log").read_text()
+    assert (
+        f"INVITE sip:{number}@127.0.0.3:5090 SIP/2.0"
+        in (work / "provider-127.0.0.3.log").read_text()
+    )
+    done = callback_row(node, number)
+    assert (done["state"], done["agent"], done["attempts"]) == ("completed", "2001", 1)
+    assert heard_tone(captured[0].pcm(PROVIDER_RTP), 2000) > 0.2

@@ -79,9 +79,21 @@ def agents_out(node: Node) -> Iterator[None]:
         max_wait_seconds=None,
         overflow=[],
         fallback=None,
+        region_prefixes={},
+        region_teams={},
+        region_wait_seconds=0,
     )
     yield
     logout(node, *AGENTS)
+
+
+def _set_region(node: Node, account: str, region: str) -> None:
+    status, page = api(node, "GET", "/api/v1/agents?limit=100", None, login=ADMIN)
+    assert status == 200, page
+    (agent,) = [a for a in page["items"] if a["username"] == f"agent{account}"]
+    body = {"region": region}
+    status, answer = api(node, "PATCH", f"/api/v1/agents/{agent['id']}", body, login=ADMIN)
+    assert status == 200, answer
 
 
 def _answered_by(node: Node, number: str) -> list[str | None]:
@@ -246,3 +258,28 @@ def test_a_caller_who_waited_too_long_goes_to_the_fallback_queue(
             ("support", "answer"),
         ]
     ), steps
+
+
+def test_a_caller_whose_number_has_a_regions_prefix_reaches_that_regions_agent(
+    ns: Namespace, node: Node, work: Path
+) -> None:
+    # Linear hunting offers 2001 first; callers from +8251 belong to "south", whose
+    # agent is 2002; for 30 s only the south team is offered them.
+    configure(node, strategy="linear", region_prefixes={"+8251": "south"}, region_wait_seconds=30)
+    _set_region(node, "2002", "south")
+    phones = [phone(ns, node, work, a, 60, "agent_answer.xml") for a in ("2001", "2002")]
+    try:
+        with running(*phones):
+            registered(node, "2001")
+            registered(node, "2002")
+            login(node, "2001")
+            login(node, "2002")
+            south = "+825155501234"
+            finished(caller(ns, node, work, south, seconds=4, port=5090, rtp=16000), node)
+            until(node, lambda v: all(agent_state(v, a) == "available" for a in ("2001", "2002")))
+            other = "+12015550911"
+            finished(caller(ns, node, work, other, seconds=4, port=5092, rtp=16100), node)
+    finally:
+        _set_region(node, "2002", "")
+    assert _answered_by(node, "+825155501234") == ["2002"]
+    assert _answered_by(node, "+12015550911") == ["2001"]  # no region: linear order

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpline.ivr.engine import FlowOutcome, Limits, OutcomeKind, run_flow
+from helpline.ivr.engine import (
+    FlowOutcome,
+    Limits,
+    OutcomeKind,
+    SmsNotQueued,
+    SmsRequest,
+    run_flow,
+)
 from helpline.ivr.flow import FlowDocument
 from helpline.ivr.port import TransferKind
 from helpline.prompts.language import Language
@@ -364,3 +371,69 @@ async def test_call_variables_are_set_and_cannot_be_overridden_by_the_document()
     assert outcome.variables["call.caller"] == "777"
     assert outcome.variables["call.called"] == "1000"
     assert outcome.variables["extra"] == "1"
+
+
+class Outbox:
+    """An SMS outbox keeping the requests; refuses numbers in ``refused``."""
+
+    def __init__(self, refused: frozenset[str] = frozenset()) -> None:
+        self.requests: list[SmsRequest] = []
+        self.refused = refused
+
+    async def queue(self, request: SmsRequest) -> None:
+        if request.to in self.refused:
+            raise SmsNotQueued("not a phone number")
+        self.requests.append(request)
+
+
+def texting(**sms: Any) -> FlowDocument:
+    return doc(
+        "lookup",
+        lookup={"type": "set", "variable": "balance", "value": "12.50", "next": "text"},
+        text={"type": "sms", "next": "sales", **sms},
+        sales=SALES,
+    )
+
+
+async def test_an_sms_node_queues_a_text_to_the_caller_and_the_call_goes_on() -> None:
+    port = FakePort(language=Language.KO, caller="01012345678")
+    outbox, recorder = Outbox(), ListRecorder()
+    text = {"en": "Balance {balance}", "ko": "잔액 {balance} ({call.caller})"}
+    outcome = await run(texting(text=text), port, sms=outbox, recorder=recorder)
+    assert outcome.kind is OutcomeKind.TRANSFERRED and port.events == ["transfer queue:sales"]
+    (request,) = outbox.requests
+    assert (request.to, request.text, request.template) == (
+        "01012345678",
+        "잔액 12.50 (01012345678)",
+        None,
+    )
+    assert request.language is Language.KO and request.call_id == "call-1"
+    assert [(s.node, s.result) for s in recorder.steps] == [
+        ("lookup", "ok"),
+        ("text", "queued"),
+        ("sales", "transferred"),
+    ]
+
+
+async def test_an_sms_template_gets_the_call_variables_and_another_recipient() -> None:
+    outbox = Outbox()
+    await run(texting(template="balance", to="{balance}0"), FakePort(), sms=outbox)
+    (request,) = outbox.requests
+    assert (request.template, request.text, request.to) == ("balance", None, "12.500")
+    assert request.variables["balance"] == "12.50"
+    assert request.variables["call.caller"] == "5551234"
+
+
+async def test_an_sms_that_cannot_be_queued_takes_on_error_or_next() -> None:
+    refused = Outbox(frozenset({"anonymous"}))
+    recorder = ListRecorder()
+    outcome = await run(
+        texting(template="t", on_error="bye"),
+        FakePort(caller="anonymous"),
+        sms=refused,
+        recorder=recorder,
+    )
+    assert outcome.kind is OutcomeKind.HUNG_UP and refused.requests == []
+    assert [(s.node, s.result) for s in recorder.steps][1] == ("text", "error")
+    without = await run(texting(template="t"), FakePort())
+    assert without.kind is OutcomeKind.TRANSFERRED, "no outbox: the call goes on to next"

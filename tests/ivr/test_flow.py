@@ -62,11 +62,12 @@ def every_node_type() -> dict[str, Any]:
                 "operator": "lt",
                 "value": "0",
                 "then": "transfer",
-                "else": "survey",
+                "else": "text",
             },
             "lang": {"type": "language", "language": "zh", "next": "menu"},
             "queue": {"type": "queue", "queue": "sales", "priority": "{vip}"},
             "vm": {"type": "voicemail", "box": "support"},
+            "text": {"type": "sms", "template": "balance", "next": "survey", "on_error": "bye"},
             "transfer": {"type": "transfer", "number": "+15550100"},
             "survey": {
                 "type": "survey",
@@ -85,7 +86,7 @@ def test_a_document_with_every_node_type_is_valid_without_warnings() -> None:
     assert report.valid
     assert report.document is not None
     stored = report.document.to_json()
-    assert stored["nodes"]["cond"]["else"] == "survey"
+    assert stored["nodes"]["cond"]["else"] == "text"
     assert check(stored).valid
 
 
@@ -200,6 +201,10 @@ def test_missing_targets_and_start_name_node_and_field() -> None:
         ({"type": "language", "language": "fr", "next": "bye"}, "language"),
         ({"type": "transfer", "number": "1", "agent": "bob"}, ""),
         ({"type": "survey", "questions": [], "next": "bye"}, "questions"),
+        ({"type": "sms", "next": "bye"}, ""),
+        ({"type": "sms", "template": "a", "text": "b", "next": "bye"}, ""),
+        ({"type": "sms", "template": "no spaces", "next": "bye"}, "template"),
+        ({"type": "sms", "text": "Hi {unclosed", "next": "bye"}, "text"),
     ],
 )
 def test_a_bad_node_is_reported_with_its_id_and_field(node: dict[str, Any], field: str) -> None:
@@ -275,3 +280,11 @@ def test_json_bodies_render_strings_keys_included() -> None:
         "key": ["12.50", 1, None, {"n": "12.50"}],
         "t": True,
     }
+
+
+def test_an_sms_node_naming_an_unknown_template_is_an_error_at_that_node() -> None:
+    assert check(every_node_type(), sms_templates={"balance", "other"}).valid
+    report = check(every_node_type(), sms_templates={"other"})
+    assert not report.valid
+    assert report.errors == [Problem("text", "template", "no SMS template 'balance'")]
+    assert check(every_node_type()).valid, "templates are not checked when none are given"

@@ -184,3 +184,16 @@ async def test_another_tenant_cannot_see_or_touch_a_recording(
             assert response.status_code == 404 and response.json()["error_id"] == "not_found"
     await login(api, "demo", "admin", DEMO_PASSWORD)
     assert (await api.get("/api/v1/recordings")).json()["total"] == 3
+
+
+async def test_an_agent_sees_recordings_made_under_their_phones_sip_account(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    demo = await tenant_id(runtime, "demo")
+    # Call control names the SIP account that answered (demo: agent2001 owns 2001).
+    own = await recorded_call(runtime, tenant=demo, call_id="sip@test", agent="2001")
+    other = await recorded_call(runtime, tenant=demo, call_id="sip2@test", agent="2002")
+    await login(api, "demo", "agent2001", DEMO_PASSWORD)
+    assert _ids(await api.get("/api/v1/recordings")) == [own.id]
+    assert (await api.get(f"/api/v1/recordings/{own.id}/audio")).status_code == 200
+    assert (await api.get(f"/api/v1/recordings/{other.id}")).status_code == 404

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from helpline.runtime import Runtime
+from tests.sms.fake_smsc import FakeSmsc
 from tests.sms.helpers import Desk, make_desk
 
 
@@ -16,3 +17,12 @@ async def desk(runtime: Runtime) -> AsyncIterator[Desk]:
     made = await make_desk(runtime)
     yield made
     await made.aclose()
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[FakeSmsc]:
+    """The fake SMSC, listening on a loopback port."""
+    fake = FakeSmsc()
+    await fake.start()
+    yield fake
+    await fake.close()

@@ -22,14 +22,6 @@ from tests.sms.helpers import Desk, created, customer
 
 
 @pytest.fixture
-async def smsc() -> AsyncIterator[FakeSmsc]:
-    fake = FakeSmsc()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 async def sender(runtime: Runtime) -> AsyncIterator[SmsSender]:
     made = SmsSender(runtime, reminders=False)
     yield made

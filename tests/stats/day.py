@@ -6,27 +6,28 @@ local times, every call inbound to the demo service unless said otherwise:
 ====  =====  =======  ============================  ====  ====  ====  ====
 call  start  queue    outcome (agent)               wait  talk  hold  wrap
 ====  =====  =======  ============================  ====  ====  ====  ====
-c0    00:30  sales    answered (agent2002)            20    60     0     0
-c1    09:05  sales    answered (agent2001)            10   100    20    30
-c2    09:20  sales    answered (agent2002)            30   200     0    10
+c0    00:30  sales    answered (2002)                 20    60     0     0
+c1    09:05  sales    answered (2001)                 10   100    20    30
+c2    09:20  sales    answered (2002)                 30   200     0    10
 c3    09:40  sales    abandoned in queue               3
 c4    09:50  sales    abandoned in queue              40
-c5    10:10  support  answered (agent2003), transfer   5   300    60    20
+c5    10:10  support  answered (2003), transfer        5   300    60    20
 c6    10:30  support  callback requested              50
 c7    11:00  -        hung up in the IVR
 c8    11:15  -        voicemail (no service)
 c9    11:30  -        rejected                        (not offered)
-c10   11:45  -        outbound by agent2001           (not counted)
-c11   00:30  sales    3 Nov, answered (agent2001)      0    45     0     0
+c10   11:45  -        outbound by 2001                (not counted)
+c11   00:30  sales    3 Nov, answered (2001)           0    45     0     0
 ====  =====  =======  ============================  ====  ====  ====  ====
 
 c0 started at 23:30 UTC on 1 November and c11 at 23:30 UTC on 2 November: the local
 day holds c0 but not c11. IVR paths (flow ``demo-menu``): c1 entered ``lang-en``,
 ``menu`` twice and ``sales``; c7 ``lang-en`` then hung up in ``menu``.
 
-Agents logged in: agent2001 08:00-12:00, agent2002 09:00-10:00 (local). Work orders:
-one from c1 (sales, agent2001) created 09:00 and closed 11:00, one created 10:00
-and still open.
+Agents are named by their phone's SIP account, as call control records them (users
+``agent2001`` ... own the accounts ``2001`` ...). Logged in: 2001 08:00-12:00, 2002
+09:00-10:00 (local). Work orders: one from c1 (sales, 2001) created 09:00 and closed
+11:00, one created 10:00 and still open.
 
 Hand-computed for the local day (queue thresholds 20 s and 5 s): offered 9 (c0-c8),
 answered 4, answered within 20 s 3 (c0 at exactly 20 s, c1, c5), abandoned 2 of
@@ -34,6 +35,23 @@ which short 1 (c3), so the service level is 3 / (4 + 2 - 1) = 0.6 and the abando
 rate (2 - 1) / 5 = 0.2; ASA (20 + 10 + 30 + 5) / 4 = 16.25 s; the average abandon
 (3 + 40) / 2 = 21.5 s; the longest wait 50 s (c6); talk 660, hold 80, wrap-up 60,
 handle 800 s, AHT 200 s; staffed 14,400 + 3,600 s, occupancy 800 / 18,000.
+
+Satisfaction (survey ``stats-survey``: ``agent`` on 1-5, ``solved`` on 1-2), answered
+the next morning, about the call:
+
+========  =========  ==========  ===============================================
+call      agent 1-5  solved 1-2  scores (100 x (answer - low) / (high - low))
+========  =========  ==========  ===============================================
+c1        5          2           100, 100 (both top-two: 5 >= 4; 2 is the top)
+c2        3          1           50, 0 (neither)
+c5        4          -           75 (top two)
+c0        -          -           offered the link, never answered: not counted
+c11       1          -           0 (3 November)
+========  =========  ==========  ===============================================
+
+For the local day: 3 responses, 5 answers, satisfaction (100 + 100 + 50 + 0 + 75) / 5
+= 65, CSAT 3 / 5 = 0.6; sales 2 responses, 4 answers, 62.5, 0.5; support 1, 1, 75,
+1.0.
 """
 
 from __future__ import annotations
@@ -43,6 +61,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.acd.models import Agent, AgentSession, Queue
 from helpline.auth.principal import ALL_SCOPES, Principal, Via
@@ -56,6 +75,13 @@ from helpline.calls.models import (
 from helpline.ivr.models import Flow, IvrPathStep
 from helpline.routing.models import Service
 from helpline.runtime import Runtime
+from helpline.surveys.models import (
+    Channel,
+    ResponseStatus,
+    Survey,
+    SurveyAnswer,
+    SurveyResponse,
+)
 from helpline.tenants.models import Tenant
 from helpline.users.models import Role, User
 from helpline.workorders.models import Source, WorkOrder
@@ -95,18 +121,18 @@ class Day:
 CALLS: dict[
     str, tuple[datetime, str | None, CallOutcome, str | None, float, float, float, float]
 ] = {
-    "c0": (local(0, 30), "sales", CallOutcome.ANSWERED, "agent2002", 20, 60, 0, 0),
-    "c1": (local(9, 5), "sales", CallOutcome.ANSWERED, "agent2001", 10, 100, 20, 30),
-    "c2": (local(9, 20), "sales", CallOutcome.ANSWERED, "agent2002", 30, 200, 0, 10),
+    "c0": (local(0, 30), "sales", CallOutcome.ANSWERED, "2002", 20, 60, 0, 0),
+    "c1": (local(9, 5), "sales", CallOutcome.ANSWERED, "2001", 10, 100, 20, 30),
+    "c2": (local(9, 20), "sales", CallOutcome.ANSWERED, "2002", 30, 200, 0, 10),
     "c3": (local(9, 40), "sales", CallOutcome.ABANDONED_QUEUE, None, 3, 0, 0, 0),
     "c4": (local(9, 50), "sales", CallOutcome.ABANDONED_QUEUE, None, 40, 0, 0, 0),
-    "c5": (local(10, 10), "support", CallOutcome.ANSWERED, "agent2003", 5, 300, 60, 20),
+    "c5": (local(10, 10), "support", CallOutcome.ANSWERED, "2003", 5, 300, 60, 20),
     "c6": (local(10, 30), "support", CallOutcome.CALLBACK, None, 50, 0, 0, 0),
     "c7": (local(11, 0), None, CallOutcome.ABANDONED_IVR, None, 0, 0, 0, 0),
     "c8": (local(11, 15), None, CallOutcome.VOICEMAIL, None, 0, 0, 0, 0),
     "c9": (local(11, 30), None, CallOutcome.REJECTED, None, 0, 0, 0, 0),
-    "c10": (local(11, 45), None, CallOutcome.ANSWERED, "agent2001", 0, 500, 0, 0),
-    "c11": (local(0, 30, day=3), "sales", CallOutcome.ANSWERED, "agent2001", 0, 45, 0, 0),
+    "c10": (local(11, 45), None, CallOutcome.ANSWERED, "2001", 0, 500, 0, 0),
+    "c11": (local(0, 30, day=3), "sales", CallOutcome.ANSWERED, "2001", 0, 45, 0, 0),
 }
 
 
@@ -173,7 +199,7 @@ async def load_day(runtime: Runtime) -> Day:
                 kind=SegmentKind.TRANSFER,
                 started_at=transfer_at,
                 ended_at=transfer_at + timedelta(seconds=5),
-                agent="agent2003",
+                agent="2003",
             )
         )
         steps = [
@@ -215,12 +241,65 @@ async def load_day(runtime: Runtime) -> Day:
         )
         session.add_all(
             [
-                _work_order(tenant_id, "from c1", local(9), local(11), "sales", "agent2001"),
+                _work_order(tenant_id, "from c1", local(9), local(11), "sales", "2001"),
                 _work_order(tenant_id, "still open", local(10), None, None, None),
             ]
         )
         await session.flush()
+        await _add_surveys(session, tenant_id, records)
         return Day(tenant_id, service_id, {name: r.id for name, r in records.items()})
+
+
+#: name -> answers to (``agent`` 1-5, ``solved`` 1-2); None: not answered.
+SURVEYS: dict[str, tuple[int | None, int | None]] = {
+    "c1": (5, 2),
+    "c2": (3, 1),
+    "c5": (4, None),
+    "c0": (None, None),
+    "c11": (1, None),
+}
+
+
+async def _add_surveys(
+    session: AsyncSession, tenant_id: int, records: dict[str, CallRecord]
+) -> None:
+    survey = Survey(
+        tenant_id=tenant_id,
+        name="stats-survey",
+        questions=[{"key": "agent", "low": 1, "high": 5}, {"key": "solved", "low": 1, "high": 2}],
+    )
+    session.add(survey)
+    await session.flush()
+    for name, values in SURVEYS.items():
+        record = records[name]
+        response = SurveyResponse(
+            tenant_id=tenant_id,
+            survey_id=survey.id,
+            channel=Channel.SMS,
+            status=ResponseStatus.PENDING if values == (None, None) else ResponseStatus.COMPLETE,
+            call_id=record.call_id,
+            call_record_id=record.id,
+            agent=record.agent,
+            queue=record.queue,
+        )
+        session.add(response)
+        await session.flush()
+        scales = (("agent", 1, 5), ("solved", 1, 2))
+        session.add_all(
+            SurveyAnswer(
+                tenant_id=tenant_id,
+                response_id=response.id,
+                question=key,
+                position=position,
+                value=value,
+                low=low,
+                high=high,
+                answered_at=record.started_at + timedelta(hours=10),
+            )
+            for position, ((key, low, high), value) in enumerate(zip(scales, values, strict=True))
+            if value is not None
+        )
+    await session.flush()
 
 
 def _work_order(

@@ -70,6 +70,10 @@ async def test_a_supervisor_reads_the_day_as_json_csv_and_xlsx(
         ("support", "2", "1.0"),
     ], "the rows, then the totals"
     assert lines[0]["bucket_start"] == "2026-11-02T00:00:00+01:00"
+    assert [(line["satisfaction_score"], line["csat"]) for line in lines[:2]] == [
+        ("62.5", "0.5"),
+        ("75.0", "1.0"),
+    ]
 
     r = await client.get(f"{URL}/history", params={**DAY, "format": "xlsx"})
     assert r.status_code == 200 and r.headers["content-type"] == XLSX_MEDIA_TYPE
@@ -79,7 +83,9 @@ async def test_a_supervisor_reads_the_day_as_json_csv_and_xlsx(
         "report",
         "totals",
     ]
-    assert "offered" in book.read("xl/sharedStrings.xml").decode()
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert "offered" in strings and "satisfaction_score" in strings
+    assert "<v>65</v>" in book.read("xl/worksheets/sheet1.xml").decode()
     assert "<v>9</v>" in book.read("xl/worksheets/sheet1.xml").decode()
 
 

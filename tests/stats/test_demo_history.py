@@ -15,6 +15,7 @@ from helpline.runtime import Runtime
 from helpline.server import prepare
 from helpline.stats import service
 from helpline.stats.demo import Staff, load_demo_history, simulate
+from helpline.stats.models import Dimension
 from helpline.stats.periods import Granularity
 from helpline.stats.schemas import HistoryQuery
 from tests.conftest import make_settings
@@ -27,9 +28,9 @@ UTC = ZoneInfo("UTC")
 
 def _staff() -> list[Staff]:
     return [
-        Staff("agent2001", 1, {"sales": 0, "support": 10}, NOW, NOW),
-        Staff("agent2002", 2, {"sales": 0}, NOW, NOW),
-        Staff("agent2003", 3, {"support": 0}, NOW, NOW),
+        Staff("2001", 1, {"sales": 0, "support": 10}, NOW, NOW),
+        Staff("2002", 2, {"sales": 0}, NOW, NOW),
+        Staff("2003", 3, {"support": 0}, NOW, NOW),
     ]
 
 
@@ -48,7 +49,7 @@ def test_the_same_moment_gives_the_same_history() -> None:
 
 def test_an_agent_takes_one_call_at_a_time() -> None:
     calls, _ = simulate(zone=UTC, now=NOW, staff=_staff(), queues={"sales", "support"})
-    for agent in ("agent2001", "agent2002", "agent2003"):
+    for agent in ("2001", "2002", "2003"):
         busy = sorted(
             (c.answered_at, c.segments[-1].end) for c in calls if c.agent == agent and c.answered_at
         )
@@ -80,6 +81,23 @@ async def test_the_history_is_written_and_reported(runtime: Runtime) -> None:
     assert row.service_level is not None and 0.5 < row.service_level <= 1
     assert row.staffed_seconds == 4 * 9.25 * 3600
     assert row.occupancy is not None and 0.1 < row.occupancy < 1
+
+    async with runtime.unit_of_work() as session:
+        per_agent = await service.history(
+            session,
+            principal=admin(demo),
+            query=HistoryQuery(
+                start=date(2026, 11, 23), granularity=Granularity.DAY, dimension=Dimension.AGENT
+            ),
+            now=NOW,
+        )
+    # One identity per agent: the phone's SIP account, as real calls record it, with
+    # the staffed time of the user who owns it and their name to read.
+    assert {(r.key, r.label) for r in per_agent.rows} == {
+        (n, f"Agent {n}") for n in ("2001", "2002", "2003", "2004")
+    }
+    assert all(r.answered > 0 and r.staffed_seconds == 9.25 * 3600 for r in per_agent.rows)
+    assert sum(r.answered for r in per_agent.rows) == row.answered
 
 
 async def test_the_demo_bootstrap_loads_the_history(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ or next to the assertion.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from helpline.stats.models import Dimension, StatsSlot
 from helpline.stats.periods import Granularity, slot_of
 from helpline.stats.rollup import coverage
 from helpline.stats.schemas import HistoryQuery, HistoryReport, HistoryRow
+from helpline.surveys.models import SurveyAnswer, SurveyResponse
 from helpline.tenants.models import Tenant
 from tests.stats.day import CALLS, Day, admin, load_day, local, set_queue_thresholds
 
@@ -77,6 +78,8 @@ async def test_the_tenant_day_matches_the_hand_computed_figures(runtime: Runtime
     assert row.occupancy == pytest.approx(800 / 18000, abs=1e-4)
     assert (row.work_orders_created, row.work_orders_closed) == (2, 1)
     assert row.mean_time_to_close_seconds == 7200
+    assert (row.survey_responses, row.survey_answers) == (3, 5)
+    assert (row.satisfaction_score, row.csat) == (65.0, 0.6)
     assert report.totals == [row]
 
 
@@ -140,28 +143,36 @@ async def test_queues_agents_services_and_ivr_nodes(runtime: Runtime, day: Day) 
     assert (support.offered, support.answered, support.service_level) == (2, 1, 1.0)
     assert (support.callbacks, support.transfers, support.longest_wait_seconds) == (1, 1, 50)
     assert support.aht_seconds == 380 and support.work_orders_created == 0
+    assert (sales.survey_responses, sales.survey_answers) == (2, 4)
+    assert (sales.satisfaction_score, sales.csat) == (62.5, 0.5)
+    assert (support.survey_responses, support.satisfaction_score, support.csat) == (1, 75.0, 1.0)
 
     agents = _by_key((await _report(runtime, day, dimension=Dimension.AGENT)).rows)
-    assert set(agents) == {"agent2001", "agent2002", "agent2003"}
-    first, second, third = agents["agent2001"], agents["agent2002"], agents["agent2003"]
+    assert set(agents) == {"2001", "2002", "2003"}
+    first, second, third = agents["2001"], agents["2002"], agents["2003"]
+    assert (first.label, third.label) == ("Agent 2001", "Agent 2003"), "the user's name"
     assert (first.answered, first.aht_seconds, first.staffed_seconds) == (1, 150, 14400)
     assert first.occupancy == pytest.approx(150 / 14400, abs=1e-4)
     assert (first.work_orders_created, first.work_orders_closed) == (1, 1)
     assert (second.answered, second.aht_seconds, second.occupancy) == (2, 135, 0.075)
     assert (third.answered, third.transfers, third.aht_seconds) == (1, 1, 380)
     assert third.staffed_seconds == 0 and third.occupancy is None
+    assert (first.survey_answers, first.satisfaction_score, first.csat) == (2, 100.0, 1.0)
+    assert (second.survey_answers, second.satisfaction_score, second.csat) == (2, 25.0, 0.0)
 
     services = (await _report(runtime, day, dimension=Dimension.SERVICE)).rows
     assert [(r.key, r.label, r.offered, r.answered) for r in services] == [
         (str(day.service_id), "demo", 8, 4)
     ]
     assert services[0].work_orders_created is None, "work orders have no service"
+    assert services[0].satisfaction_score == 65.0
 
     nodes = _by_key((await _report(runtime, day, dimension=Dimension.IVR_NODE)).rows)
     assert set(nodes) == {"demo-menu/lang-en", "demo-menu/menu", "demo-menu/sales"}
     menu = nodes["demo-menu/menu"]
     assert (menu.offered, menu.answered, menu.abandoned_ivr, menu.ivr_hangups) == (2, 1, 1, 1)
     assert nodes["demo-menu/lang-en"].ivr_hangups == 0
+    assert menu.survey_answers == 0 and menu.satisfaction_score is None
     assert (nodes["demo-menu/sales"].offered, nodes["demo-menu/sales"].answered) == (1, 1)
 
 
@@ -172,11 +183,11 @@ async def test_filters_narrow_the_calls(runtime: Runtime, day: Day) -> None:
         (await _report(runtime, day, dimension=Dimension.AGENT, queue="sales")).rows
     )
     assert {key: row.answered for key, row in sales_agents.items()} == {
-        "agent2001": 1,
-        "agent2002": 2,
+        "2001": 1,
+        "2002": 2,
     }
-    assert sales_agents["agent2001"].staffed_seconds is None, "staffed time has no queue"
-    one_agent = (await _report(runtime, day, agent="agent2002")).rows[0]
+    assert sales_agents["2001"].staffed_seconds is None, "staffed time has no queue"
+    one_agent = (await _report(runtime, day, agent="2002")).rows[0]
     assert (one_agent.offered, one_agent.answered, one_agent.staffed_seconds) == (2, 2, 3600)
 
 
@@ -226,7 +237,7 @@ async def test_a_record_changed_after_its_slot_was_summed_is_summed_again(
             .where(CallRecord.id == day.records["c3"])
             .values(
                 outcome=CallOutcome.ANSWERED,
-                agent="agent2001",
+                agent="2001",
                 answered_at=local(9, 41),
                 talk_seconds=40,
             )
@@ -234,6 +245,42 @@ async def test_a_record_changed_after_its_slot_was_summed_is_summed_again(
     again = (await _report(runtime, day, now=LATER.replace(day=11))).rows[0]
     assert (again.answered, again.abandoned, again.short_abandoned) == (5, 1, 0)
     assert again.talk_seconds == 700
+
+
+async def test_a_survey_answered_after_the_slot_was_summed_counts(
+    runtime: Runtime, day: Day
+) -> None:
+    first = (await _report(runtime, day)).rows[0]
+    assert (first.survey_answers, first.satisfaction_score) == (5, 65.0)
+    async with runtime.unit_of_work() as session:
+        response_id = await session.scalar(
+            select(SurveyResponse.id).where(SurveyResponse.call_record_id == day.records["c5"])
+        )
+        assert response_id is not None
+        session.add(
+            SurveyAnswer(
+                tenant_id=day.tenant_id,
+                response_id=response_id,
+                question="solved",
+                position=1,
+                value=2,
+                low=1,
+                high=2,
+                answered_at=LATER + timedelta(hours=1),
+            )
+        )
+    again = (await _report(runtime, day, now=LATER.replace(day=11))).rows[0]
+    # One more answer scoring 100, in the top: (325 + 100) / 6 and 4 / 6.
+    assert (again.survey_responses, again.survey_answers) == (3, 6)
+    assert again.satisfaction_score == round(425 / 6, 2)
+    assert again.csat == round(4 / 6, 4)
+    async with runtime.unit_of_work() as session:
+        summed = await session.scalar(
+            select(func.sum(StatsSlot.survey_answers)).where(
+                StatsSlot.tenant_id == day.tenant_id, StatsSlot.dimension == Dimension.TENANT
+            )
+        )
+    assert summed == 7, "the rollup holds the new answer (and c11's)"
 
 
 async def test_the_night_summer_time_ends_has_two_local_two_oclock_hours(

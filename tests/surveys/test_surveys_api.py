@@ -14,6 +14,7 @@ from helpline.calls.models import CallDirection, CallOutcome, CallRecord
 from helpline.db.base import utcnow
 from helpline.prompts.language import Language
 from helpline.runtime import Runtime
+from helpline.sms.models import SmsMessage
 from helpline.surveys.dispatch import SurveyLinkSender
 from helpline.surveys.models import SurveyResponse
 from helpline.surveys.runner import (
@@ -263,9 +264,11 @@ async def test_the_end_of_a_call_texts_the_link_when_the_queue_wants_sms(
     ended = CallFinished(
         tenant_id=desk.tenant_id, agent_id=1, username="agent1", call_id="call-4@test"
     )
-    sent = await links.handle(ended)
+    assert await links.schedule(ended) is not None
+    (sent,) = await links.send_due()
     assert sent is not None and sent.channel.value == "sms" and sent.queue == "sales"
-    assert await links.handle(ended) is None
+    assert await links.schedule(ended) is None, "one link per call"
+    assert await links.send_due() == []
 
     await desk.supervisor.put(url, json={"survey_id": survey["id"], "keypad": True, "sms": True})
     await call_record(runtime, desk.tenant_id, "call-5@test", "010-7777-8888")
@@ -281,16 +284,51 @@ async def test_the_end_of_a_call_texts_the_link_when_the_queue_wants_sms(
     done = CallFinished(
         tenant_id=desk.tenant_id, agent_id=1, username="agent1", call_id="call-5@test"
     )
-    assert await links.handle(done) is None
+    assert await links.schedule(done) is not None
+    assert await links.send_due() == [None], "the keypad survey was completed"
 
     await call_record(runtime, desk.tenant_id, "call-6@test", "anonymous")
     nobody = CallFinished(
         tenant_id=desk.tenant_id, agent_id=1, username="agent1", call_id="call-6@test"
     )
-    assert await links.handle(nobody) is None
+    await links.schedule(nobody)
+    assert await links.send_due() == [None], "no number to text"
     async with runtime.unit_of_work() as session:
         rows = (await session.execute(select(SurveyResponse.call_id, SurveyResponse.channel))).all()
     assert sorted((c, ch.value) for c, ch in rows) == [
         ("call-4@test", "sms"),
         ("call-5@test", "keypad"),
     ]
+
+
+async def test_a_scheduled_link_survives_a_restart(desk: Desk, runtime: Runtime) -> None:
+    await kannel_gateway(desk)
+    survey = await created(desk.supervisor, "surveys", SURVEY)
+    sales = await queue(desk)
+    await desk.supervisor.put(
+        f"/api/v1/survey-queues/{sales}",
+        json={"survey_id": survey["id"], "keypad": True, "sms": True},
+    )
+    await call_record(runtime, desk.tenant_id, "call-7@test", "010-3333-4444")
+    start = utcnow()
+    before = SurveyLinkSender(runtime, grace=lambda _plan: 90.0, clock=lambda: start)
+    ended = CallFinished(
+        tenant_id=desk.tenant_id, agent_id=1, username="agent1", call_id="call-7@test"
+    )
+    job = await before.schedule(ended)
+    assert job is not None and job.due_at == start + timedelta(seconds=90)
+    assert await before.send_due() == [], "the keypad survey may still be running"
+
+    rebuilt = Runtime.build(runtime.settings)
+    try:
+        later = start + timedelta(seconds=91)
+        after = SurveyLinkSender(rebuilt, clock=lambda: later)
+        (sent,) = await after.send_due()
+        assert sent is not None and sent.call_id == "call-7@test"
+        assert await after.send_due() == []
+    finally:
+        await rebuilt.close()
+    async with runtime.unit_of_work() as session:
+        message = await session.get(SmsMessage, sent.sms_message_id)
+    assert message is not None and message.number.endswith("1033334444")
+    assert message.status.value == "queued" and message.purpose == "survey"

@@ -264,7 +264,7 @@ async def test_a_host_name_is_resolved_and_the_aor_falls_back_to_it() -> None:
     await rig.regs.reload()
     (sent,) = rig.sent()
     request, destination = sent
-    assert destination == Address("192.0.2.99", 5070)
+    assert destination == Address("192.0.2.99", 5070, "sip.carrier.example")  # for TLS
     assert str(request.uri) == "sip:sip.carrier.example:5070"
     assert str(request.to.uri) == "sip:4420001@sip.carrier.example"
 
@@ -279,7 +279,7 @@ async def test_an_unresolvable_host_shows_failed_and_sends_nothing() -> None:
     rig.names["nowhere.invalid"] = "192.0.2.50"
     await rig.regs.reload()
     (sent,) = rig.sent()
-    assert sent[1] == Address("192.0.2.50", 5070)
+    assert sent[1] == Address("192.0.2.50", 5070, "nowhere.invalid")
 
 
 async def test_tcp_trunks_put_the_transport_in_contact_and_request_uri() -> None:

@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,41 +23,28 @@ from urllib.parse import urlencode
 import pytest
 
 from helpline import web as web_package
-from helpline.media import g711
-from helpline.media.tones import tone
 from tests.interop.audio import frequency_of, level_of, sniff
-from tests.interop.harness import Namespace, Node, helpline, namespace, sipp
+from tests.interop.harness import Namespace, Node, sipp
+from tests.web.conftest import browser_phone_node, private_namespace, write_tones
 
 pytestmark = pytest.mark.interop
 
 HERE = Path(__file__).parent
 STATIC = Path(web_package.__file__).parent / "static"
-CHROMIUM = Path("/usr/bin/chromium")
 SIP_PASSWORD = "demo-sip-pass"
 CALLER_RTP = 16000
 
 
 @pytest.fixture(scope="module")
 def ns() -> Iterator[Namespace]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is not installed (Debian package chromium); .ci/run installs it")
-    with namespace() as made:
-        if made.name is None:
-            pytest.skip("needs a loopback-only network namespace (root and iproute2)")
+    with private_namespace() as made:
         yield made
 
 
 @pytest.fixture(scope="module")
 def node(ns: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    with helpline(
-        ns,
-        tmp_path_factory.mktemp("webrtc"),
-        HELPLINE_SIP_QUALIFY_SECONDS="0",
-        HELPLINE_SIP_WS_PORT="5066",
-        # JsSIP answers the last challenge only, and only MD5 (the product's default
-        # order); the SIPp caller here does not authenticate.
-        HELPLINE_SIP_DIGEST_ALGORITHMS="SHA-256,MD5",
-        HELPLINE_RTP_TIMEOUT="10",
+    with browser_phone_node(
+        ns, tmp_path_factory.mktemp("webrtc"), HELPLINE_SIP_WS_PORT="5066"
     ) as running:
         yield running
 
@@ -71,15 +57,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (work / "site").mkdir()
     shutil.copy(HERE / "site" / "phone.html", work / "site" / "phone.html")
     (work / "site" / "static").symlink_to(STATIC)
-    with wave.open(str(work / "mic.wav"), "wb") as mic:
-        mic.setnchannels(1)
-        mic.setsampwidth(2)
-        mic.setframerate(48000)
-        mic.writeframes(tone([2000], 10, amplitude=0.5, rate=48000))
-    (work / "audio").mkdir()
-    (work / "audio" / "tone1000.ulaw").write_bytes(
-        g711.encode(tone([1000], 10, amplitude=0.5), g711.PCMU)
-    )
+    write_tones(work)
     return work
 
 

@@ -87,6 +87,12 @@ class Queue(TenantOwned, Timestamped, Base):
     recording: Mapped[bool] = mapped_column(default=False)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
     short_abandon_seconds: Mapped[int] = mapped_column(Integer, default=5)
+    region_prefixes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Caller number prefix -> caller region, for callers no customer record places."""
+    region_teams: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Caller region -> the agents' region (team) offered the caller first."""
+    region_wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    """Seconds only that team is offered the caller; the team is preferred afterwards."""
 
 
 class Skill(TenantOwned, Timestamped, Base):

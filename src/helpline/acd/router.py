@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from helpline.acd import callback_store, presence, service
+from helpline.acd import callback_store, presence, profile, service
 from helpline.acd.callback import CallbackState
 from helpline.acd.schemas import (
     AgentCreate,
@@ -207,6 +207,13 @@ async def create_agent(data: AgentCreate, db: Db, principal: TenantAdmin) -> obj
         db, tenant_id=principal.tenant_id, actor=principal, data=data
     )
     return (await service.agent_outs(db, [agent]))[0]
+
+
+@router.get("/agents/me", response_model=profile.AgentProfileOut)
+async def my_profile(db: Db, principal: AnyUser) -> object:
+    """The caller's agent profile (team, queues, skills, SIP accounts); 404
+    ``not_an_agent`` without one."""
+    return await profile.my_profile(db, principal=principal)
 
 
 @router.get("/agents/me/state", response_model=AgentStateOut)

@@ -43,6 +43,10 @@ Order = Annotated[int, Field(ge=0, le=10_000)]
 MohClass = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 DtmfKey = Annotated[str, Field(pattern=r"^[0-9*#]$")]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=MAX_LIST)]
+RegionPrefix = Annotated[str, Field(pattern=r"^[+]?[0-9]{1,16}$")]
+RegionName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+RegionPrefixes = Annotated[dict[RegionPrefix, RegionName], Field(max_length=1000)]
+RegionTeams = Annotated[dict[RegionName, RegionName], Field(max_length=1000)]
 CustomerPriority = Annotated[
     dict[CustomerTier, Annotated[float, Field(ge=0, le=1000)]], Field(max_length=10)
 ]
@@ -138,6 +142,20 @@ class QueueSettings(BaseModel):
     recording: bool = False
     service_level_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     short_abandon_seconds: Annotated[int, Field(ge=0, le=3600)] = 5
+    region_prefixes: RegionPrefixes = Field(
+        default_factory=dict,
+        description="Caller number prefix -> caller region (longest prefix wins), e.g. "
+        '{"+8210": "seoul"}; a customer record\'s region comes first.',
+    )
+    region_teams: RegionTeams = Field(
+        default_factory=dict,
+        description="Caller region -> the agents' region offered the caller first; a region "
+        "of region_prefixes not listed here goes to the agents of the same region.",
+    )
+    region_wait_seconds: Seconds = Field(
+        default=0,
+        description="Seconds only the caller's region team is offered the call; preferred after.",
+    )
 
 
 class QueueCreate(QueueSettings):
@@ -176,6 +194,9 @@ class QueueUpdate(BaseModel):
     recording: bool | None = None
     service_level_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
     short_abandon_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    region_prefixes: RegionPrefixes | None = None
+    region_teams: RegionTeams | None = None
+    region_wait_seconds: Seconds | None = None
 
 
 #: Fields of :class:`QueueUpdate` that an explicit ``null`` clears.

@@ -14,6 +14,7 @@ from helpline import __version__
 from helpline.acd.router import router as acd_router
 from helpline.audit.router import router as audit_router
 from helpline.auth.router import router as auth_router
+from helpline.browserphone.router import router as browser_phone_router
 from helpline.callcontrol.router import router as live_calls_router
 from helpline.calls.router import router as calls_router
 from helpline.core.errors import ApiError
@@ -23,6 +24,7 @@ from helpline.events.router import router as events_router
 from helpline.health.router import router as health_router
 from helpline.ivr.router import router as ivr_router
 from helpline.kb.router import router as kb_router
+from helpline.mailsettings.router import router as mail_settings_router
 from helpline.prompts.router import router as prompts_router
 from helpline.recordings.router import router as recordings_router
 from helpline.registrations.router import router as registrations_router
@@ -65,11 +67,13 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     live_calls_router,
     customers_router,
     acd_router,
+    browser_phone_router,
     workorders_router,
     webhooks_router,
     sms_router,
     surveys_router,
     stats_router,
+    mail_settings_router,
 )
 
 

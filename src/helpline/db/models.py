@@ -14,6 +14,7 @@ from helpline.acd.models import Team as Team
 from helpline.acd.models import TeamSupervisor as TeamSupervisor
 from helpline.audit.models import AuditEntry
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
+from helpline.browserphone.models import BrowserCredential as BrowserCredential
 from helpline.calls.models import CallRecord as CallRecord
 from helpline.calls.models import CallSegment as CallSegment
 from helpline.calls.models import Disposition as Disposition
@@ -31,6 +32,7 @@ from helpline.kb.models import Article as Article
 from helpline.kb.models import ArticleLabel as ArticleLabel
 from helpline.kb.models import ArticleVersion as ArticleVersion
 from helpline.kb.models import Category as Category
+from helpline.mailsettings.models import TenantMailSettings as TenantMailSettings
 from helpline.prompts.models import Prompt
 from helpline.recordings.models import Recording
 from helpline.registrations.models import Registration

@@ -15,10 +15,13 @@ control decides what the caller gets (a default queue, an apology).
 Variables are strings. The engine sets ``call.caller``, ``call.called``, ``call.id``
 and ``call.language``; the document's ``variables``, then the ``variables`` argument,
 give the starting values; nodes set the rest (``set``, ``collect``, ``http``, ``survey``).
+An ``sms`` node hands its message to the :class:`SmsOutbox` given, which only queues
+it, and goes on (result ``queued``, or ``error`` when it could not be queued).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -49,6 +52,7 @@ from helpline.ivr.flow import (
     SayKind,
     SayNode,
     SetNode,
+    SmsNode,
     SurveyNode,
     TransferNode,
     VoicemailNode,
@@ -57,12 +61,14 @@ from helpline.ivr.flow import Operator as Op
 from helpline.ivr.port import CallGone, CallPort, TransferKind, TransferTarget
 from helpline.ivr.templating import render
 from helpline.media.backend import Source
-from helpline.prompts.language import FALLBACK
+from helpline.prompts.language import FALLBACK, Language
 from helpline.prompts.say import say_amount, say_date, say_digits, say_number
 
 log = logging.getLogger(__name__)
 
 _INTEGER: Final = re.compile(r"-?[0-9]{1,15}")
+#: The longest an ``sms`` node waits for its message to be queued (not sent).
+SMS_QUEUE_SECONDS: Final = 5.0
 
 
 class OutcomeKind(StrEnum):
@@ -95,7 +101,7 @@ class FlowOutcome:
 class PathStep:
     """One node a call went through: ``digits`` pressed there (None when none or kept
     private) and its ``result`` (``ok``, ``option``, ``invalid``, ``no_input``,
-    ``then``, ``else``, ``status:200``, ``error``, ``transferred``, ``hangup``,
+    ``then``, ``else``, ``status:200``, ``error``, ``queued``, ``transferred``, ``hangup``,
     ``caller_hung_up``, ``failed``)."""
 
     node: str
@@ -103,6 +109,33 @@ class PathStep:
     entered_at: dt.datetime
     digits: str | None
     result: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmsRequest:
+    """What an ``sms`` node asks for: a message to ``to`` from the tenant's template
+    ``template`` (filled with ``variables`` in ``language``) or with ``text``."""
+
+    call_id: str
+    to: str
+    language: Language
+    template: str | None
+    text: str | None
+    variables: dict[str, str]
+
+
+class SmsNotQueued(Exception):
+    """An ``sms`` node's message cannot be queued (no gateway, not a phone number, no
+    such template ...)."""
+
+
+class SmsOutbox(Protocol):
+    """Where ``sms`` nodes queue their messages (:mod:`helpline.sms.flows`)."""
+
+    async def queue(self, request: SmsRequest) -> None:
+        """Queue the message (it is sent later); :class:`SmsNotQueued` when it cannot
+        be."""
+        ...
 
 
 class PathRecorder(Protocol):
@@ -191,12 +224,14 @@ class _Run:
         variables: dict[str, str],
         client: Callable[[], Awaitable[httpx.AsyncClient]],
         limits: Limits,
+        sms: SmsOutbox | None,
     ) -> None:
         self.document = document
         self.port = port
         self.vars = variables
         self.client = client
         self.limits = limits
+        self.sms = sms
         self.handlers: dict[type[Any], Callable[[Any], Awaitable[_Exit]]] = {
             PlayNode: self._play_node,
             MenuNode: self._menu,
@@ -210,6 +245,7 @@ class _Run:
             VoicemailNode: self._voicemail,
             TransferNode: self._transfer,
             SurveyNode: self._survey,
+            SmsNode: self._sms,
             HangupNode: self._hangup,
         }
 
@@ -227,7 +263,7 @@ class _Run:
                     log.warning("call %s: no prompt %r; skipped", self.port.call_id, name)
             return found
 
-    def _text(self, prompt: Prompt) -> str:
+    def _text(self, prompt: Prompt | SmsNode) -> str:
         text = prompt.text
         if isinstance(text, dict):
             text = text.get(self.port.language) or text.get(FALLBACK) or next(iter(text.values()))
@@ -381,6 +417,26 @@ class _Run:
         await self._play(node.thanks)
         return _Exit(node.next, "ok", "".join(answers))
 
+    async def _sms(self, node: SmsNode) -> _Exit:
+        request = SmsRequest(
+            call_id=self.port.call_id,
+            to=render(node.to, self.vars).strip(),
+            language=self.port.language,
+            template=node.template,
+            text=self._text(node) if node.text is not None else None,
+            variables=dict(self.vars),
+        )
+        failed = node.on_error or node.next
+        if self.sms is None:
+            log.warning("call %s: no SMS outbox; sms node skipped", self.port.call_id)
+            return _Exit(failed, "error")
+        try:
+            await asyncio.wait_for(self.sms.queue(request), SMS_QUEUE_SECONDS)
+        except (SmsNotQueued, TimeoutError) as exc:
+            log.info("call %s: SMS to %r not queued: %r", self.port.call_id, request.to, exc)
+            return _Exit(failed, "error")
+        return _Exit(node.next, "queued")
+
     async def _hangup(self, node: HangupNode) -> _Exit:
         await self._play(node.prompt)
         self.port.hang_up()
@@ -438,12 +494,14 @@ async def run_flow(
     http_client: httpx.AsyncClient | None = None,
     limits: Limits | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    sms: SmsOutbox | None = None,
 ) -> FlowOutcome:
     """Run ``document`` on ``port`` until the call ends, is handed on or the run fails.
 
     ``http_client`` serves the HTTP nodes (one is opened for the run when None and
     a node needs it); ``recorder`` gets every step and, last, the outcome; ``clock``
-    stamps the steps.
+    stamps the steps; ``sms`` queues the messages of ``sms`` nodes (without it they
+    fail and the call goes on).
     """
     if document.language is not None:
         port.language = document.language
@@ -463,7 +521,7 @@ async def run_flow(
                 opened.append(await stack.enter_async_context(httpx.AsyncClient()))
             return opened[0]
 
-        run = _Run(document, port, start_vars, client, limits or Limits())
+        run = _Run(document, port, start_vars, client, limits or Limits(), sms)
         result = await run.walk(recorder, clock)
         if recorder:
             await recorder.finish(result)

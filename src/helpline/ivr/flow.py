@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
@@ -443,6 +444,33 @@ class SurveyNode(_Next):
     thanks: Prompt | None = None
 
 
+class SmsNode(_Next):
+    """Text someone while the call goes on: the tenant's SMS ``template`` (by name, in
+    the call's language, its ``{variables}`` filled from the call's) or ``text`` (a
+    template, or one per language), to ``to`` (a template, the caller by default). The
+    message is only queued (the SMS sender delivers it, the call never waits for it);
+    when it cannot be queued (no gateway, not a phone number) the call goes to
+    ``on_error`` if given, else ``next``."""
+
+    type: Literal["sms"]
+    template: Name | None = None
+    text: Template | dict[Language, Template] | None = Field(
+        default=None, union_mode="left_to_right"
+    )
+    to: Template = "{call.caller}"
+    on_error: NodeId | None = None
+
+    @model_validator(mode="after")
+    def _one_text(self) -> SmsNode:
+        if (self.template is None) == (self.text is None):
+            raise ValueError("give either template or text")
+        return self
+
+    def targets(self) -> list[tuple[str, str]]:
+        extra = [("on_error", self.on_error)] if self.on_error else []
+        return [*super().targets(), *extra]
+
+
 class HangupNode(_Node):
     """Play the optional goodbye ``prompt`` and hang up."""
 
@@ -463,6 +491,7 @@ Node = Annotated[
     | VoicemailNode
     | TransferNode
     | SurveyNode
+    | SmsNode
     | HangupNode,
     Field(discriminator="type"),
 ]
@@ -480,6 +509,7 @@ NODE_TYPES: Final = frozenset(
         "voicemail",
         "transfer",
         "survey",
+        "sms",
         "hangup",
     }
 )
@@ -555,9 +585,11 @@ def _reachable(document: FlowDocument) -> set[str]:
     return seen
 
 
-def check(raw: object) -> Report:
+def check(raw: object, *, sms_templates: Collection[str] | None = None) -> Report:
     """Validate a document (parsed JSON): every field of every node, then the targets
-    of every node and the start (errors), then reachability (warnings)."""
+    of every node and the start, and, when ``sms_templates`` (the tenant's template
+    names) is given, the templates ``sms`` nodes name (errors), then reachability
+    (warnings)."""
     try:
         document = FlowDocument.model_validate(raw)
     except ValidationError as exc:
@@ -571,6 +603,9 @@ def check(raw: object) -> Report:
         for field_name, target in node.targets():
             if target not in document.nodes:
                 errors.append(Problem(node_id, field_name, f"no node {target!r}"))
+        template = node.template if isinstance(node, SmsNode) else None
+        if template is not None and sms_templates is not None and template not in sms_templates:
+            errors.append(Problem(node_id, "template", f"no SMS template {template!r}"))
     if errors:
         return Report(None, errors)
     reachable = _reachable(document)

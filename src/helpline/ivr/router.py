@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.api.deps import Db, Supervisor, TenantAdmin
+from helpline.auth.principal import Principal
 from helpline.core.pagination import Page, PageParams
 from helpline.ivr import service
 from helpline.ivr.schemas import (
@@ -20,8 +22,14 @@ from helpline.ivr.schemas import (
     VersionOut,
     VersionSummary,
 )
+from helpline.sms.flows import template_names
 
 router = APIRouter(tags=["ivr"])
+
+
+async def _templates(db: AsyncSession, principal: Principal) -> set[str]:
+    """The tenant's SMS template names, which flows' ``sms`` nodes may use."""
+    return await template_names(db, tenant_id=principal.tenant_id)
 
 
 @router.get("/flows", response_model=Page[FlowSummary])
@@ -36,28 +44,30 @@ async def list_flows(
 @router.post("/flows", response_model=FlowOut, status_code=status.HTTP_201_CREATED)
 async def create_flow(data: FlowCreate, db: Db, principal: TenantAdmin) -> object:
     """A new flow; its draft is ``document`` (checked on publication, not here)."""
-    return service.flow_out(await service.create_flow(db, principal=principal, data=data))
+    flow = await service.create_flow(db, principal=principal, data=data)
+    return service.flow_out(flow, sms_templates=await _templates(db, principal))
 
 
 @router.post("/flows/validate", response_model=CheckOut)
 async def validate_flow(
-    document: Annotated[dict[str, Any], Body()], principal: Supervisor
+    document: Annotated[dict[str, Any], Body()], db: Db, principal: Supervisor
 ) -> object:
     """Check a document without storing it: errors prevent publishing, warnings do not."""
-    return service.validate_document(document)
+    return service.validate_document(document, sms_templates=await _templates(db, principal))
 
 
 @router.get("/flows/{flow_id}", response_model=FlowOut)
 async def get_flow(flow_id: int, db: Db, principal: Supervisor) -> object:
     """One flow with its draft and the draft's check."""
-    return service.flow_out(await service.get_flow(db, principal=principal, flow_id=flow_id))
+    flow = await service.get_flow(db, principal=principal, flow_id=flow_id)
+    return service.flow_out(flow, sms_templates=await _templates(db, principal))
 
 
 @router.patch("/flows/{flow_id}", response_model=FlowOut)
 async def update_flow(flow_id: int, data: FlowUpdate, db: Db, principal: TenantAdmin) -> object:
     """Rename a flow, change its description or replace its draft."""
     flow = await service.update_flow(db, principal=principal, flow_id=flow_id, data=data)
-    return service.flow_out(flow)
+    return service.flow_out(flow, sms_templates=await _templates(db, principal))
 
 
 @router.delete("/flows/{flow_id}", status_code=status.HTTP_204_NO_CONTENT)

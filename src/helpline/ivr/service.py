@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -45,6 +45,7 @@ from helpline.ivr.schemas import (
     PathStats,
     ProblemOut,
 )
+from helpline.sms.flows import template_names
 
 log = logging.getLogger(__name__)
 
@@ -72,23 +73,26 @@ def check_out(report: Report) -> CheckOut:
     )
 
 
-def flow_out(flow: Flow) -> FlowOut:
-    """The API view of a flow, with its draft checked."""
+def flow_out(flow: Flow, *, sms_templates: Collection[str] | None = None) -> FlowOut:
+    """The API view of a flow, with its draft checked (``sms`` nodes against
+    ``sms_templates``, the tenant's SMS template names, when given)."""
     return FlowOut(
         id=flow.id,
         name=flow.name,
         description=flow.description,
         document=flow.draft,
         latest_version=flow.latest_version,
-        problems=check_out(check(flow.draft)),
+        problems=check_out(check(flow.draft, sms_templates=sms_templates)),
         created_at=flow.created_at,
         updated_at=flow.updated_at,
     )
 
 
-def validate_document(document: dict[str, Any]) -> CheckOut:
+def validate_document(
+    document: dict[str, Any], *, sms_templates: Collection[str] | None = None
+) -> CheckOut:
     """Check a document without storing anything."""
-    return check_out(check(document))
+    return check_out(check(document, sms_templates=sms_templates))
 
 
 async def _name_free(
@@ -200,7 +204,9 @@ async def delete_flow(session: AsyncSession, *, principal: Principal, flow_id: i
 async def publish_flow(session: AsyncSession, *, principal: Principal, flow_id: int) -> FlowVersion:
     """Check the draft and store it as the flow's next version."""
     flow = await get_flow(session, principal=principal, flow_id=flow_id)
-    report = check(flow.draft)
+    report = check(
+        flow.draft, sms_templates=await template_names(session, tenant_id=flow.tenant_id)
+    )
     if report.document is None or not report.valid:
         raise FlowInvalid(
             "the draft is not a valid flow", details=[asdict(p) for p in report.errors]

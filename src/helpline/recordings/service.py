@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
+from helpline.calls.service import agent_names
 from helpline.core.errors import Conflict, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.db.base import get_owned
@@ -223,7 +224,7 @@ async def list_recordings(
     default; ``started_from`` is inclusive, ``started_to`` exclusive."""
     stmt = select(Recording).where(Recording.tenant_id == principal.tenant_id)
     if not principal.has(Role.SUPERVISOR):
-        stmt = stmt.where(Recording.agent == principal.username)
+        stmt = stmt.where(Recording.agent.in_(await agent_names(session, principal)))
     if started_from is not None:
         stmt = stmt.where(Recording.started_at >= started_from)
     if started_to is not None:
@@ -255,7 +256,9 @@ async def get_recording(
     recording = await get_owned(
         session, Recording, recording_id, tenant_id=principal.tenant_id, what="recording"
     )
-    if not principal.has(Role.SUPERVISOR) and recording.agent != principal.username:
+    if not principal.has(Role.SUPERVISOR) and recording.agent not in await agent_names(
+        session, principal
+    ):
         raise NotFound("no such recording")
     return recording
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from helpline.auth.principal import Principal
+from helpline.browserphone import service as browserphone
 from helpline.core.errors import NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.registrations.models import Registration
@@ -84,9 +85,10 @@ async def tenant_id_for_realm(session: AsyncSession, *, realm: str) -> int | Non
 
 
 async def get_credentials(
-    session: AsyncSession, *, tenant_id: int, username: str
+    session: AsyncSession, *, tenant_id: int, username: str, now: datetime | None = None
 ) -> AccountCredentials | None:
-    """The digest credentials of an active SIP account, None when there is none."""
+    """The digest credentials of an active SIP account, None when there is none; the
+    HA1s of its browser-phone credentials unexpired at ``now`` are alternates."""
     account = (
         await session.execute(
             select(SipAccount).where(
@@ -104,6 +106,9 @@ async def get_credentials(
         realm=account.realm,
         ha1_md5=account.ha1_md5,
         ha1_sha256=account.ha1_sha256,
+        alternates=await browserphone.alternate_ha1s(
+            session, sip_account_id=account.id, now=now or datetime.now(UTC)
+        ),
     )
 
 

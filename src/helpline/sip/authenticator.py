@@ -95,11 +95,11 @@ class DigestAuthenticator:
         *,
         realm: str,
         username: str | None,
-        ha1: Callable[[DigestAlgorithm], str] | None,
+        ha1: Callable[[DigestAlgorithm], str | Sequence[str]] | None,
         now: float,
     ) -> AuthResult:
         """Check ``credentials`` against the account ``username`` (None: no such
-        account) whose HA1 for an algorithm ``ha1`` gives."""
+        account) whose HA1 for an algorithm ``ha1`` gives (or HA1s: any may match)."""
         if username is None or ha1 is None:
             return AuthResult.FAILED
         if credentials.opaque is not None and credentials.opaque != self.opaque:
@@ -109,16 +109,20 @@ class DigestAuthenticator:
             return AuthResult.CHALLENGE
         if credentials.qop is None or credentials.username != username:
             return AuthResult.FAILED
-        result = verify(
-            credentials,
-            method=request.method,
-            ha1=ha1(credentials.algorithm),
-            secret=self._secret,
-            now=now,
-            realm=realm,
-            nonce_lifetime=self.nonce_lifetime,
-            body=request.body,
-        )
-        if result is DigestResult.STALE:
-            return AuthResult.STALE
-        return AuthResult.OK if result is DigestResult.OK else AuthResult.FAILED
+        stored = ha1(credentials.algorithm)
+        results = {
+            verify(
+                credentials,
+                method=request.method,
+                ha1=candidate,
+                secret=self._secret,
+                now=now,
+                realm=realm,
+                nonce_lifetime=self.nonce_lifetime,
+                body=request.body,
+            )
+            for candidate in ((stored,) if isinstance(stored, str) else stored)
+        }
+        if DigestResult.OK in results:
+            return AuthResult.OK
+        return AuthResult.STALE if DigestResult.STALE in results else AuthResult.FAILED

@@ -81,6 +81,9 @@ class AccountCredentials:
     realm: str
     ha1_md5: str
     ha1_sha256: str
+    alternates: tuple[tuple[str, str], ...] = ()
+    """(MD5, SHA-256) HA1 pairs of other unexpired secrets of the same account (short-lived
+    browser-phone credentials); a response made with any of them is accepted too."""
 
     @property
     def aor(self) -> Aor:
@@ -90,6 +93,11 @@ class AccountCredentials:
     def ha1(self, algorithm: DigestAlgorithm) -> str:
         """The stored HA1 for ``algorithm``."""
         return self.ha1_sha256 if algorithm is DigestAlgorithm.SHA256 else self.ha1_md5
+
+    def ha1s(self, algorithm: DigestAlgorithm) -> tuple[str, ...]:
+        """Every HA1 accepted for ``algorithm``: the account's own, then the alternates."""
+        index = 1 if algorithm is DigestAlgorithm.SHA256 else 0
+        return (self.ha1(algorithm), *(pair[index] for pair in self.alternates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +252,7 @@ class Registrar:
             request,
             realm=realm,
             username=account.username if account else None,
-            ha1=account.ha1 if account else None,
+            ha1=account.ha1s if account else None,
             now=now,
         )
         if result is AuthResult.CHALLENGE or result is AuthResult.STALE:

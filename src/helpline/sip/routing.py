@@ -37,10 +37,17 @@ _LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 @dataclass(frozen=True, slots=True)
 class Address:
-    """An IP address (no brackets for IPv6) and port, e.g. a packet source."""
+    """An IP address (no brackets for IPv6) and port, e.g. a packet source.
+
+    ``name`` is the host name the address was resolved from (a trunk configured by
+    name): a TLS connection to the address verifies the server's certificate against
+    it and sends it as the server name (RFC 5922 §7.2, RFC 6066 SNI). Empty for
+    addresses that came as IP literals or from packets.
+    """
 
     host: str
     port: int
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

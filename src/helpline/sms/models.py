@@ -157,6 +157,26 @@ class SmsMessage(TenantOwned, Timestamped, Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
+class SmsPart(TenantOwned, Base):
+    """One part of an outbound message sent in several, each with the SMSC's id: the
+    message is delivered when every part is, failed when any part fails."""
+
+    __tablename__ = "sms_message_parts"
+    __table_args__ = (
+        UniqueConstraint("message_id", "seq"),
+        Index("ix_sms_message_parts_remote", "gateway_id", "remote_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("sms_messages.id", ondelete="CASCADE"))
+    gateway_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    seq: Mapped[int] = mapped_column(Integer)
+    """1 for the first part."""
+    remote_id: Mapped[str] = mapped_column(String(MAX_REMOTE_ID_LENGTH))
+    status: Mapped[MessageStatus] = mapped_column(str_enum(MessageStatus))
+    """``sent`` until its receipt says ``delivered`` or ``failed``."""
+
+
 class SmsDeliveryReport(TenantOwned, Base):
     """One delivery report a gateway sent about an outbound message."""
 

@@ -229,6 +229,9 @@ class SmsSender:
             message.attempts += 1
             if isinstance(result, Submitted):
                 message.remote_id = result.remote_id
+                await service.record_parts(
+                    session, message, gateway_id=job.gateway_id, part_ids=result.part_ids
+                )
                 await service.advance(session, message, MessageStatus.SENT, at=now)
                 return
             error = str(result)[:MAX_ERROR_LENGTH]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
@@ -34,6 +34,7 @@ from helpline.sms.encoding import encode_info
 from helpline.sms.models import (
     MAX_ERROR_LENGTH,
     MAX_NUMBER_LENGTH,
+    MAX_REMOTE_ID_LENGTH,
     MAX_TEXT_LENGTH,
     STATUS_RANK,
     Coding,
@@ -43,6 +44,7 @@ from helpline.sms.models import (
     SmsDeliveryReport,
     SmsGateway,
     SmsMessage,
+    SmsPart,
 )
 from helpline.sms.schemas import SendRequest
 
@@ -231,6 +233,60 @@ async def advance(
     return True
 
 
+async def record_parts(
+    session: AsyncSession, message: SmsMessage, *, gateway_id: int, part_ids: tuple[str, ...]
+) -> None:
+    """Remember the SMSC's id of each part of ``message`` (sent in several), replacing
+    those of an earlier attempt."""
+    await session.execute(delete(SmsPart).where(SmsPart.message_id == message.id))
+    session.add_all(
+        SmsPart(
+            tenant_id=message.tenant_id,
+            message_id=message.id,
+            gateway_id=gateway_id,
+            seq=seq,
+            remote_id=remote_id[:MAX_REMOTE_ID_LENGTH],
+            status=MessageStatus.SENT,
+        )
+        for seq, remote_id in enumerate(part_ids, start=1)
+    )
+    await session.flush()
+
+
+async def _part_outcome(
+    session: AsyncSession, gateway_id: int, remote_id: str, outcome: MessageStatus
+) -> tuple[SmsMessage, MessageStatus] | None:
+    """Record a part's report; its message and what the message's status becomes
+    (``sent`` while parts are still out). None when no part has that id."""
+    part = (
+        await session.execute(
+            select(SmsPart)
+            .where(SmsPart.gateway_id == gateway_id, SmsPart.remote_id == remote_id)
+            .order_by(SmsPart.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if part is None:
+        return None
+    # The message row is locked so that two parts' reports are counted one after the
+    # other, each seeing the other's status.
+    message = await session.get(SmsMessage, part.message_id, with_for_update=True)
+    if message is None:
+        return None
+    if STATUS_RANK[outcome] > STATUS_RANK[part.status]:
+        part.status = outcome
+    statuses = list(
+        (
+            await session.execute(select(SmsPart.status).where(SmsPart.message_id == message.id))
+        ).scalars()
+    )
+    if MessageStatus.FAILED in statuses:
+        return message, MessageStatus.FAILED
+    if all(status is MessageStatus.DELIVERED for status in statuses):
+        return message, MessageStatus.DELIVERED
+    return message, MessageStatus.SENT
+
+
 async def record_report(
     session: AsyncSession,
     *,
@@ -243,7 +299,20 @@ async def record_report(
     now: datetime | None = None,
 ) -> SmsMessage | None:
     """Apply a delivery report to the outbound message it names (by ``remote_id``, of
-    ``gateway_id`` or of a ``via`` gateway when given); ``None`` if there is none."""
+    ``gateway_id`` or of a ``via`` gateway when given); ``None`` if there is none. A
+    report about one part of a message sent in several (:func:`record_parts`) moves
+    the message only when every part is delivered, or any part failed."""
+    parted = (
+        await _part_outcome(session, gateway_id, remote_id, outcome)
+        if gateway_id is not None
+        else None
+    )
+    if parted is not None:
+        whole, status = parted
+        await _store_report(session, whole, outcome, code, detail, now)
+        if status is not MessageStatus.SENT:
+            await _advance_reported(session, whole, status, code, detail, now)
+        return whole
     stmt = select(SmsMessage).where(
         SmsMessage.remote_id == remote_id, SmsMessage.direction == Direction.OUTBOUND
     )
@@ -256,22 +325,43 @@ async def record_report(
     message = (await session.execute(stmt.limit(1))).scalar_one_or_none()
     if message is None:
         return None
-    at = now or utcnow()
+    await _store_report(session, message, outcome, code, detail, now)
+    await _advance_reported(session, message, outcome, code, detail, now)
+    return message
+
+
+async def _store_report(
+    session: AsyncSession,
+    message: SmsMessage,
+    outcome: MessageStatus,
+    code: str,
+    detail: str,
+    now: datetime | None,
+) -> None:
     session.add(
         SmsDeliveryReport(
             tenant_id=message.tenant_id,
             message_id=message.id,
-            received_at=at,
+            received_at=now or utcnow(),
             outcome=outcome,
             code=code[:50],
             detail=detail[:MAX_ERROR_LENGTH],
         )
     )
+
+
+async def _advance_reported(
+    session: AsyncSession,
+    message: SmsMessage,
+    status: MessageStatus,
+    code: str,
+    detail: str,
+    now: datetime | None,
+) -> None:
     error = None
-    if outcome is MessageStatus.FAILED:
+    if status is MessageStatus.FAILED:
         error = f"delivery report: {code} {detail}".strip()[:MAX_ERROR_LENGTH]
-    await advance(session, message, outcome, at=at, error=error)
-    return message
+    await advance(session, message, status, at=now or utcnow(), error=error)
 
 
 async def receive(

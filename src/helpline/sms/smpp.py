@@ -12,12 +12,17 @@ and sending its own when the line is quiet); every write goes through one lock.
   number; its ``message_id`` is the id receipts will name. GSM text goes as unpacked
   septets with ``data_coding=0``, anything else as UCS-2 (``data_coding=8``). A long
   text goes as several ``submit_sm`` with a concatenation header (``esm_class`` UDHI);
-  the first part's id stands for the message, receipts of later parts are dropped.
+  the first part's id names the message and every part's id is given back too, so that
+  each part's receipt counts (:func:`helpline.sms.service.record_report`: delivered
+  when every part is, failed when any part fails).
 * A ``deliver_sm`` whose ``esm_class`` says "SMSC delivery receipt" is a receipt: the id
   comes from the ``receipted_message_id`` TLV or the ``id:`` of the receipt text, the
   outcome from the ``message_state`` TLV or the ``stat:`` field. Any other
-  ``deliver_sm`` is an inbound message. Both go to the :class:`IncomingSink` on the
-  event loop; the SMSC gets ``deliver_sm_resp`` at once.
+  ``deliver_sm`` is an inbound message; the parts of a concatenated one (user data
+  header or ``sar_*`` TLVs) are put back together first (:mod:`helpline.sms.concat`,
+  in the reader thread; a set given up after ``reassembly_timeout`` seconds is stored
+  as far as it got). Both go to the :class:`IncomingSink` on the event loop; the SMSC
+  gets ``deliver_sm_resp`` at once.
 * When the connection drops, waiting submits fail (and are retried by the sender);
   :meth:`SmppTransport.ensure` binds again, no sooner than :data:`BIND_RETRY_SECONDS`
   after a failed bind.
@@ -32,6 +37,7 @@ import random
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
 from typing import Any, Final
@@ -40,6 +46,7 @@ import smpplib.client  # type: ignore[import-untyped]
 import smpplib.exceptions  # type: ignore[import-untyped]
 import smpplib.smpp  # type: ignore[import-untyped]
 
+from helpline.sms.concat import REASSEMBLY_TIMEOUT, Assembled, PartInfo, Reassembler, split_udh
 from helpline.sms.encoding import decode_ucs2, gsm_decode, segments
 from helpline.sms.models import Coding, MessageStatus
 from helpline.sms.schemas import SmppSettings
@@ -147,16 +154,27 @@ def submit_pdus(message: Outgoing, settings: SmppSettings) -> list[dict[str, Any
     ]
 
 
-def _text_of(pdu: Any) -> tuple[str, Coding]:
+def read_part(pdu: Any) -> tuple[PartInfo | None, bytes]:
+    """Where an inbound ``deliver_sm`` belongs when it is part of a longer message (its
+    user data header, else its ``sar_*`` TLVs; None for a whole message) and its text
+    octets without the header."""
     data: bytes = pdu.short_message or pdu.message_payload or b""
     if isinstance(data, str):
         data = data.encode("latin-1")
+    info = None
     if (pdu.esm_class or 0) & ESM_UDHI and data:
-        data = data[1 + data[0] :]
-    coding = pdu.data_coding or 0
-    if coding == DATA_CODING_UCS2:
+        info, data = split_udh(data)
+    total = getattr(pdu, "sar_total_segments", None)
+    if info is None and total and getattr(pdu, "sar_msg_ref_num", None) is not None:
+        info = PartInfo(int(pdu.sar_msg_ref_num), int(total), int(pdu.sar_segment_seqnum or 0))
+    return info, data
+
+
+def decode_text(data: bytes, data_coding: int) -> tuple[str, Coding]:
+    """The text of a message's octets in ``data_coding``."""
+    if data_coding == DATA_CODING_UCS2:
         return decode_ucs2(data), Coding.UCS2
-    if coding in (1, 3):
+    if data_coding in (1, 3):
         return data.decode("latin-1"), Coding.GSM7
     return gsm_decode(data), Coding.GSM7
 
@@ -187,7 +205,8 @@ def read_deliver_sm(gateway_id: int, pdu: Any) -> Report | Inbound | None:
         if not remote_id:
             return None
         return Report(gateway_id, remote_id, outcome, code, fields.get("err", ""))
-    text, coding = _text_of(pdu)
+    _info, data = read_part(pdu)
+    text, coding = decode_text(data, pdu.data_coding or 0)
     return Inbound(
         gateway_id=gateway_id,
         sender=_ton_plus(_str(pdu.source_addr), pdu.source_addr_ton),
@@ -239,12 +258,17 @@ class SmppTransport:
         password: str,
         sink: IncomingSink,
         response_timeout: float = RESPONSE_TIMEOUT,
+        reassembly_timeout: float = REASSEMBLY_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gateway_id = gateway_id
         self.settings = settings
         self.password = password
         self.sink = sink
         self.response_timeout = response_timeout
+        self.clock = clock
+        self._parts = Reassembler(timeout=reassembly_timeout)
+        """Inbound parts waiting for the rest (used by the reader thread only)."""
         self._client: _Client | None = None
         self._reader: threading.Thread | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -306,6 +330,8 @@ class SmppTransport:
         try:
             while not self._closing:
                 client.read_once(auto_send_enquire_link=True)
+                for late in self._parts.expire(now=self.clock()):
+                    self._store_assembled(late)
         except _SESSION_ERRORS as exc:
             if not self._closing:
                 log.warning("SMPP gateway %d: session lost: %r", self.gateway_id, exc)
@@ -345,12 +371,39 @@ class SmppTransport:
             return 0
         if what is None or self._loop is None:
             return 0
+        if isinstance(what, Inbound):
+            info, data = read_part(pdu)
+            if info is not None and info.total > 1:
+                key = (what.sender, what.recipient, str(pdu.data_coding or 0))
+                for done in self._parts.add(key, info, data, now=self.clock()):
+                    self._store_assembled(done)
+                return 0
+        self._to_sink(what)
+        return 0
+
+    def _store_assembled(self, done: Assembled) -> None:
+        sender, recipient, coding = done.key[:3]
+        if not done.complete:
+            log.warning(
+                "SMPP gateway %d: parts of a message from %s missing; stored as received",
+                self.gateway_id,
+                sender,
+            )
+        try:
+            text, used = decode_text(done.payload, int(coding))
+        except (ValueError, UnicodeError) as exc:
+            log.warning("SMPP gateway %d: unreadable concatenated SMS: %r", self.gateway_id, exc)
+            return
+        self._to_sink(Inbound(self.gateway_id, sender, recipient, text, used))
+
+    def _to_sink(self, what: Report | Inbound) -> None:
+        if self._loop is None:
+            return
         stored: ThreadFuture[None] = asyncio.run_coroutine_threadsafe(
             self.sink.report(what) if isinstance(what, Report) else self.sink.inbound(what),
             self._loop,
         )
         stored.add_done_callback(self._log_failure)
-        return 0
 
     def _log_failure(self, done: ThreadFuture[None]) -> None:
         if not done.cancelled() and done.exception() is not None:
@@ -361,11 +414,12 @@ class SmppTransport:
             )
 
     async def submit(self, message: Outgoing) -> Submitted:
-        """Send every part; the first part's ``message_id`` names the message."""
+        """Send every part; the first part's ``message_id`` names the message, and
+        every part's is given back when there are several."""
         await self.ensure()
         client = self._client
         assert client is not None and self._loop is not None
-        first: str | None = None
+        ids: list[str] = []
         for params in submit_pdus(message, self.settings):
             future: asyncio.Future[Any] = self._loop.create_future()
 
@@ -386,10 +440,8 @@ class SmppTransport:
                     f"SMSC refused the message (command_status 0x{resp.status:08x})",
                     permanent=resp.status not in TEMPORARY_STATUSES,
                 )
-            if first is None:
-                first = _str(resp.message_id)
-        assert first is not None
-        return Submitted(first)
+            ids.append(_str(resp.message_id))
+        return Submitted(ids[0], part_ids=tuple(ids) if len(ids) > 1 else ())
 
     async def _drop(self) -> None:
         client, reader = self._client, self._reader

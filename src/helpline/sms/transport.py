@@ -45,9 +45,11 @@ class Outgoing:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """The gateway took the message; reports will name it ``remote_id``."""
+    """The gateway took the message; reports will name it ``remote_id``, or, when it
+    went in several parts with ids of their own, each part by its id in ``part_ids``."""
 
     remote_id: str
+    part_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

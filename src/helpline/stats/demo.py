@@ -44,6 +44,7 @@ from helpline.calls.models import (
 from helpline.db.base import Base
 from helpline.ivr.models import Flow, IvrPathStep
 from helpline.routing.models import Service
+from helpline.stats.agents import agent_name
 from helpline.stats.service import tenant_zone
 from helpline.users.models import User
 
@@ -311,7 +312,7 @@ def _table(model: type[Base]) -> Table:
 
 async def _staff(session: AsyncSession, tenant_id: int, now: datetime) -> list[Staff]:
     rows = await session.execute(
-        select(Agent.id, User.username, Queue.name, Membership.penalty)
+        select(Agent.id, agent_name(), Queue.name, Membership.penalty)
         .join(User, User.id == Agent.user_id)
         .join(Membership, Membership.agent_id == Agent.id)
         .join(Queue, Queue.id == Membership.queue_id)

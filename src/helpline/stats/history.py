@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.acd.models import Agent, AgentSession
 from helpline.routing.models import Service
+from helpline.stats.agents import agent_name
 from helpline.stats.models import Dimension
 from helpline.stats.periods import Bucket, Period, slot_start
 from helpline.stats.query import (
@@ -158,12 +159,14 @@ async def work_order_figures(session: AsyncSession, request: Request) -> Sums:
 async def staffed_seconds(
     session: AsyncSession, request: Request, *, now: datetime
 ) -> dict[tuple[int, str], float]:
-    """Logged-in seconds per (bucket index, agent username), or per bucket with key
-    ``""`` for the tenant; a session still open counts until ``now``."""
+    """Logged-in seconds per (bucket index, agent name as in the call records:
+    :func:`~helpline.stats.agents.agent_name`), or per bucket with key ``""`` for the
+    tenant; a session still open counts until ``now``."""
     period = request.period
     start, end = period.utc_start, period.utc_end
+    name = agent_name()
     stmt = (
-        select(AgentSession.login_at, AgentSession.logout_at, User.username)
+        select(AgentSession.login_at, AgentSession.logout_at, name)
         .join(Agent, Agent.id == AgentSession.agent_id)
         .join(User, User.id == Agent.user_id)
         .where(
@@ -173,7 +176,7 @@ async def staffed_seconds(
         )
     )
     if request.filters.agent is not None:
-        stmt = stmt.where(User.username == request.filters.agent)
+        stmt = stmt.where(name == request.filters.agent)
     edges = [bucket.start.timestamp() for bucket in period.buckets]
     ends = [bucket.end.timestamp() for bucket in period.buckets]
     staffed: dict[tuple[int, str], float] = defaultdict(float)
@@ -236,6 +239,10 @@ def derive(
         "wrap_up_seconds": round(seconds["wrap_up"], 2),
         "handle_seconds": round(handle, 2),
         "aht_seconds": _ratio(handle, answered, 2),
+        "survey_responses": count["survey_responses"],
+        "survey_answers": count["survey_answers"],
+        "satisfaction_score": _ratio(100 * seconds["survey_score"], count["survey_answers"], 2),
+        "csat": _ratio(count["survey_top_two"], count["survey_answers"]),
     }
     if staffed is not None:
         figures["staffed_seconds"] = round(staffed, 2)

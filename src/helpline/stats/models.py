@@ -79,6 +79,11 @@ class StatsSlot(TenantOwned, Base):
     talk: Mapped[float] = mapped_column(Double, default=0.0)
     hold: Mapped[float] = mapped_column(Double, default=0.0)
     wrap_up: Mapped[float] = mapped_column(Double, default=0.0)
+    survey_responses: Mapped[int] = mapped_column(Integer, default=0)
+    survey_answers: Mapped[int] = mapped_column(Integer, default=0)
+    survey_top_two: Mapped[int] = mapped_column(Integer, default=0)
+    survey_score: Mapped[float] = mapped_column(Double, default=0.0)
+    """Sum of the answers' scores on a 0-1 scale."""
 
 
 class RollupState(TenantOwned, Base):

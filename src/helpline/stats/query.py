@@ -7,8 +7,9 @@ on SQLite and PostgreSQL:
 
 * :func:`raw_parts` — the measures of the records started in a UTC range, grouped by
   15-minute slot and the report's key (queue, agent, service, IVR node, or none): the
-  records themselves, their transfer segments (counted for the agent who transferred)
-  and, for IVR nodes, the distinct nodes each call's path entered;
+  records themselves, their transfer segments (counted for the agent who transferred),
+  the survey answers about them (by the call's start, not the answer's time) and, for
+  IVR nodes, the distinct nodes each call's path entered;
 * :func:`rollup_part` — the same columns read back from ``stats_slots``;
 * :func:`bucketed` — any union of those, regrouped into the report's buckets in the
   tenant's time zone (:mod:`helpline.stats.periods` explains the arithmetic);
@@ -38,6 +39,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -56,6 +58,7 @@ from helpline.calls.models import (
 from helpline.ivr.models import Flow, IvrPathStep
 from helpline.stats.models import SLOT_SECONDS, Dimension, StatsSlot
 from helpline.stats.periods import DAY, WIDTH, Granularity, Period
+from helpline.surveys.models import SurveyAnswer, SurveyResponse
 from helpline.workorders.models import WorkOrder
 
 #: Counted calls (integers).
@@ -71,9 +74,12 @@ COUNTS = (
     "transferred_out",
     "transfers",
     "ivr_hangups",
+    "survey_responses",
+    "survey_answers",
+    "survey_top_two",
 )
-#: Summed seconds.
-SUMS = ("answer_wait", "abandon_wait", "talk", "hold", "wrap_up")
+#: Summed seconds, and the survey answers' scores on a 0-1 scale.
+SUMS = ("answer_wait", "abandon_wait", "talk", "hold", "wrap_up", "survey_score")
 #: The longest wait (a maximum, never summed).
 MAXES = ("max_wait",)
 MEASURES = COUNTS + SUMS + MAXES
@@ -200,6 +206,10 @@ def _record_measures(
         "transferred_out": outcome(CallOutcome.TRANSFERRED_OUT),
         "transfers": _zero(),
         "ivr_hangups": _zero(),
+        "survey_responses": _zero(),
+        "survey_answers": _zero(),
+        "survey_top_two": _zero(),
+        "survey_score": _zero_seconds(),
         "answer_wait": total(wait, answered),
         "abandon_wait": total(wait, abandoned),
         "talk": total(record.talk_seconds),
@@ -210,10 +220,11 @@ def _record_measures(
     return [columns[name].label(name) for name in MEASURES]
 
 
-def _only_transfers(count: ColumnElement[int]) -> list[ColumnElement[Any]]:
+def _only(**given: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """All measures, zero but those ``given``."""
     columns = {name: _zero() for name in COUNTS} | {name: _zero_seconds() for name in SUMS}
-    columns["transfers"] = count
     columns["max_wait"] = _zero_seconds()
+    columns.update(given)
     return [columns[name].label(name) for name in MEASURES]
 
 
@@ -311,10 +322,48 @@ def _transfer_rows(scope: Scope, dimension: Dimension) -> Select[Any]:
         select(
             slot.label("slot"),
             (key if key is not None else _empty_key()).label("key"),
-            *_only_transfers(func.count()),
+            *_only(transfers=func.count()),
         )
         .select_from(segment)
         .join(record, record.id == segment.record_id)
+        .where(*where)
+        .group_by(slot, *([key] if key is not None else []))
+    )
+
+
+def _survey_rows(scope: Scope, dimension: Dimension) -> Select[Any]:
+    """Survey answers about the records of ``scope`` (linked by the call record), by
+    the call's slot and key; answers without a scale (``high <= low``) are left out."""
+    record, response, answer = CallRecord, SurveyResponse, SurveyAnswer
+    slot = slot_expr(record.started_at)
+    key = _key(dimension, record)
+    where = [*_record_where(scope, record), answer.high > answer.low]
+    if scope.filters.agent is not None:
+        where.append(record.agent == scope.filters.agent)
+    if key is not None:
+        where.append(key.is_not(None))
+    score = cast(answer.value - answer.low, Double) / cast(answer.high - answer.low, Double)
+    top_two = or_(
+        and_(answer.high - answer.low >= 2, answer.value >= answer.high - 1),
+        answer.value == answer.high,
+    )
+    return (
+        select(
+            slot.label("slot"),
+            (key if key is not None else _empty_key()).label("key"),
+            *_only(
+                survey_responses=func.count(func.distinct(response.id)),
+                survey_answers=func.count(),
+                survey_top_two=func.count().filter(top_two),
+                survey_score=func.coalesce(func.sum(score), 0.0),
+            ),
+        )
+        .select_from(answer)
+        .join(response, response.id == answer.response_id)
+        .join(
+            record,
+            and_(record.id == response.call_record_id, record.tenant_id == response.tenant_id),
+        )
         .where(*where)
         .group_by(slot, *([key] if key is not None else []))
     )
@@ -353,7 +402,11 @@ def raw_parts(scope: Scope, dimension: Dimension) -> list[Select[Any]]:
     """Selects of ``(slot, key, *MEASURES)`` from the records of ``scope``."""
     if dimension is Dimension.IVR_NODE:
         return [_ivr_rows(scope)]
-    return [_record_rows(scope, dimension), _transfer_rows(scope, dimension)]
+    return [
+        _record_rows(scope, dimension),
+        _transfer_rows(scope, dimension),
+        _survey_rows(scope, dimension),
+    ]
 
 
 def rollup_part(

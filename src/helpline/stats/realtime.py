@@ -8,6 +8,8 @@ service level, ASA, AHT, calls per agent) are the historical report of the tenan
 local day so far, per queue and per agent, read from the day's call records (a day is
 small; the rollup is left to the historical reports). A supervisor sees the agents of
 the teams they supervise, a tenant admin every agent; queue figures count every agent.
+An agent's calls are found under the name call records give them, their phone's SIP
+account (:mod:`helpline.stats.agents`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from helpline.acd.presence import RealtimeProvider
 from helpline.acd.service import supervised_team_ids
 from helpline.acd.state import AgentState
 from helpline.auth.principal import Principal
+from helpline.stats.agents import agent_names
 from helpline.stats.history import Request, call_figures, derive
 from helpline.stats.models import Dimension
 from helpline.stats.periods import Granularity, make_period
@@ -90,11 +93,12 @@ async def live_stats(
         if principal.has(Role.TENANT_ADMIN)
         else await supervised_team_ids(session, user_id=principal.user_id)
     )
+    names = await agent_names(session, tenant_id=tenant_id)
     agents = []
     for agent in view.agents:
         if teams is not None and agent.team_id not in teams and agent.user_id != principal.user_id:
             continue
-        mine = derive(per_agent.get((0, agent.username), {}))
+        mine = derive(per_agent.get((0, names.get(agent.user_id, agent.username)), {}))
         agents.append(
             AgentLive(
                 agent_id=agent.agent_id,

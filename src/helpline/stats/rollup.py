@@ -10,7 +10,7 @@ PostgreSQL; SQLite has one writer anyway):
    ``updated_at`` is later than ``checked_at`` less :data:`LATE_MARGIN`, for clock
    skew between nodes and commit delays) that are already in the rollup are summed
    again: a call closed after its slot was summed, a crash recovered, a record
-   written late, a disposition set;
+   written late, a disposition set, a survey about the call answered since;
 2. *forward*: the slots that ended at least :data:`SETTLE` ago are summed, at most
    ``max_slots`` of them;
 3. *backward*: older history (a first start, imported records) is summed back to the
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal, select
+from sqlalchemy import Select, delete, func, insert, literal, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,7 @@ from helpline.calls.models import CallRecord
 from helpline.stats.models import Dimension, RollupState, StatsSlot
 from helpline.stats.periods import slot_of, slot_start
 from helpline.stats.query import MEASURES, Scope, raw_parts, slot_expr
+from helpline.surveys.models import SurveyAnswer, SurveyResponse
 
 #: A slot is summed once it ended this long ago.
 SETTLE = timedelta(minutes=15)
@@ -135,19 +136,24 @@ async def roll(session: AsyncSession, *, tenant_id: int, lo: int, hi: int) -> No
 
 
 async def _changed_slots(session: AsyncSession, state: RollupState, tenant_id: int) -> list[int]:
-    record = CallRecord
+    record, response, answer = CallRecord, SurveyResponse, SurveyAnswer
     slot = slot_expr(record.started_at)
-    rows = await session.execute(
-        select(slot)
-        .where(
-            record.tenant_id == tenant_id,
-            record.updated_at >= state.checked_at - LATE_MARGIN,
-            record.started_at >= slot_start(state.settled_from),
-            record.started_at < slot_start(state.settled_until),
-        )
-        .group_by(slot)
+    since = state.checked_at - LATE_MARGIN
+    summed = (
+        record.tenant_id == tenant_id,
+        record.started_at >= slot_start(state.settled_from),
+        record.started_at < slot_start(state.settled_until),
     )
-    return [int(value) for value in rows.scalars()]
+    changed = select(slot.label("slot")).where(*summed, record.updated_at >= since)
+    answered = (
+        select(slot.label("slot"))
+        .select_from(answer)
+        .join(response, response.id == answer.response_id)
+        .join(record, record.id == response.call_record_id)
+        .where(*summed, answer.tenant_id == tenant_id, answer.answered_at >= since)
+    )
+    rows = union(changed, answered).subquery()
+    return [int(value) for value in (await session.execute(select(rows.c.slot))).scalars()]
 
 
 async def refresh(

@@ -71,6 +71,10 @@ class Figures(BaseModel):
     wrap_up_seconds: float = 0.0
     handle_seconds: float = 0.0
     aht_seconds: float | None = None
+    survey_responses: int = 0
+    survey_answers: int = 0
+    satisfaction_score: float | None = Field(default=None, description="Mean score, 0-100.")
+    csat: float | None = Field(default=None, description="Share of top-two answers.")
     staffed_seconds: float | None = None
     occupancy: float | None = None
     work_orders_created: int | None = None
@@ -84,7 +88,9 @@ class Bucket(BaseModel):
     bucket_start: datetime
     bucket_end: datetime
     key: str | None = None
-    label: str | None = Field(default=None, description="The service's name, for services.")
+    label: str | None = Field(
+        default=None, description="The service's name, or the agent's display name."
+    )
 
 
 class HistoryRow(Figures, Bucket):

@@ -21,6 +21,7 @@ from helpline.acd.presence import RealtimeProvider
 from helpline.auth.principal import Principal
 from helpline.core.errors import ApiError
 from helpline.stats import erlang
+from helpline.stats.agents import agent_labels
 from helpline.stats.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Table, table, to_csv, to_xlsx
 from helpline.stats.history import (
     Line,
@@ -106,11 +107,11 @@ async def history(
         ),
     )
     lines, totals = await report_lines(session, request, now=now)
-    labels = (
-        await service_labels(session, tenant_id=principal.tenant_id)
-        if query.dimension is Dimension.SERVICE
-        else {}
-    )
+    labels: dict[str, str] = {}
+    if query.dimension is Dimension.SERVICE:
+        labels = await service_labels(session, tenant_id=principal.tenant_id)
+    elif query.dimension is Dimension.AGENT:
+        labels = await agent_labels(session, tenant_id=principal.tenant_id)
 
     return HistoryReport(
         timezone=zone.key,

@@ -2,13 +2,17 @@
 
 Theory of operation: when an agent's call ends the ACD publishes
 :class:`~helpline.acd.events.CallFinished`. :class:`SurveyLinkSender` reads the call's
-record (its queue and caller) and, if the queue's survey asks for an SMS, texts the
-caller the link (:func:`helpline.surveys.service.send_link`). When the queue also has
-the keypad survey, the caller may be answering it right then, so the sender first
-waits as long as that survey can take (:func:`keypad_grace`) and sends nothing if the
-caller completed it. One link per call at most; a caller without a usable number, or a
-tenant without an SMS gateway, is logged and skipped. Waits are in memory: links
-pending when the process stops are not sent.
+record (its queue) and, if the queue's survey asks for an SMS, stores a
+:class:`~helpline.surveys.models.SurveyLinkJob` due at once, or, when the queue also
+has the keypad survey (the caller may be answering it right then), as long after as
+that survey can take (:func:`keypad_grace`). Its pass loop
+(:func:`helpline.core.passes.run_passes`, woken by call ends and every few seconds)
+takes the due jobs, each claimed with a conditional update so that two nodes never
+send the same link, and texts the caller the link
+(:func:`helpline.surveys.service.send_link`) unless the caller completed the keypad
+survey or already got a link. Jobs live in the database: a restart delays a link,
+never loses it. One link per call at most; a caller without a usable number, or a
+tenant without an SMS gateway, is logged and skipped.
 """
 
 from __future__ import annotations
@@ -17,21 +21,28 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 
 from helpline.acd.events import CallFinished
 from helpline.calls.models import CallRecord
 from helpline.core.errors import ApiError
 from helpline.core.events import Event
+from helpline.core.passes import run_passes
+from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.surveys import service
-from helpline.surveys.models import Channel, ResponseStatus, SurveyResponse
+from helpline.surveys.models import Channel, ResponseStatus, SurveyLinkJob, SurveyResponse
 from helpline.surveys.runner import SurveyContext, SurveyPlan, survey_for_call
 
 log = logging.getLogger(__name__)
 
-MARGIN_SECONDS = 30.0
+MARGIN_SECONDS: Final = 30.0
+BATCH: Final = 20
+POLL_SECONDS: Final = 5.0
 
 
 def keypad_grace(plan: SurveyPlan) -> float:
@@ -41,97 +52,168 @@ def keypad_grace(plan: SurveyPlan) -> float:
 
 
 class SurveyLinkSender:
-    """Texts survey links after calls; one per process, started by the server."""
+    """Schedules and texts survey links after calls; one per process, started by the
+    server."""
 
     def __init__(
-        self, runtime: Runtime, *, grace: Callable[[SurveyPlan], float] = keypad_grace
+        self,
+        runtime: Runtime,
+        *,
+        grace: Callable[[SurveyPlan], float] = keypad_grace,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.runtime = runtime
         self.grace = grace
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.clock = clock
+        self._wake = asyncio.Event()
 
     @staticmethod
     def wanted(event: Event) -> bool:
         """Whether ``event`` ends an agent's call."""
         return isinstance(event, CallFinished) and event.tenant_id is not None
 
-    async def _already(self, tenant_id: int, call_id: str) -> list[SurveyResponse]:
-        async with self.runtime.unit_of_work() as session:
-            return list(
-                (
-                    await session.execute(
-                        select(SurveyResponse).where(
-                            SurveyResponse.tenant_id == tenant_id,
-                            SurveyResponse.call_id == call_id,
-                        )
-                    )
-                ).scalars()
-            )
-
-    async def handle(self, event: CallFinished) -> SurveyResponse | None:
-        """Text the link for the call ``event`` ended, if its queue wants one."""
+    async def schedule(self, event: CallFinished) -> SurveyLinkJob | None:
+        """Store the link job of the call ``event`` ended, if its queue wants a link
+        (None if not, or if the call has one already)."""
         tenant_id = event.tenant_id
         if tenant_id is None:
             return None
         async with self.runtime.unit_of_work() as session:
-            record = (
-                await session.execute(
-                    select(CallRecord).where(
-                        CallRecord.tenant_id == tenant_id, CallRecord.call_id == event.call_id
-                    )
+            queue = await session.scalar(
+                select(CallRecord.queue).where(
+                    CallRecord.tenant_id == tenant_id, CallRecord.call_id == event.call_id
                 )
-            ).scalar_one_or_none()
+            )
+            if queue is None:
+                return None
+            plan = await survey_for_call(session, tenant_id=tenant_id, queue_name=queue)
+            if plan is None or not plan.sms:
+                return None
+            wait = self.grace(plan) if plan.keypad else 0.0
+            job = SurveyLinkJob(
+                tenant_id=tenant_id,
+                call_id=event.call_id,
+                username=event.username,
+                due_at=self.clock() + timedelta(seconds=wait),
+            )
+            try:
+                async with session.begin_nested():
+                    session.add(job)
+            except IntegrityError:
+                return None
+        return job
+
+    async def _claim(self) -> list[SurveyLinkJob]:
+        now = self.clock()
+        async with self.runtime.unit_of_work() as session:
+            due = list(
+                (
+                    await session.execute(
+                        select(SurveyLinkJob)
+                        .where(SurveyLinkJob.done_at.is_(None), SurveyLinkJob.due_at <= now)
+                        .order_by(SurveyLinkJob.due_at, SurveyLinkJob.id)
+                        .limit(BATCH)
+                    )
+                ).scalars()
+            )
+            claimed = []
+            for job in due:
+                result = await session.execute(
+                    update(SurveyLinkJob)
+                    .where(SurveyLinkJob.id == job.id, SurveyLinkJob.done_at.is_(None))
+                    .values(done_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if isinstance(result, CursorResult) and result.rowcount == 1:
+                    claimed.append(job)
+            return claimed
+
+    async def _send(self, job: SurveyLinkJob) -> SurveyResponse | None:
+        tenant_id = job.tenant_id
+        async with self.runtime.unit_of_work() as session:
+            record = await session.scalar(
+                select(CallRecord).where(
+                    CallRecord.tenant_id == tenant_id, CallRecord.call_id == job.call_id
+                )
+            )
             if record is None or record.queue is None:
                 return None
             plan = await survey_for_call(session, tenant_id=tenant_id, queue_name=record.queue)
-        if plan is None or not plan.sms:
-            return None
-        if plan.keypad:
-            await asyncio.sleep(self.grace(plan))
-        earlier = await self._already(tenant_id, event.call_id)
-        if any(
-            r.channel is Channel.SMS
-            or (r.channel is Channel.KEYPAD and r.status is ResponseStatus.COMPLETE)
-            for r in earlier
-        ):
-            return None
-        context = SurveyContext(
-            call_id=record.call_id,
-            caller=record.caller,
-            agent=record.agent or event.username,
-            queue=record.queue,
-            call_record_id=record.id,
-        )
-        try:
-            async with self.runtime.unit_of_work() as session:
-                return await service.send_link(
-                    session,
-                    plan=plan,
-                    context=context,
-                    public_url=self.runtime.settings.effective_public_url,
+            if plan is None or not plan.sms:
+                return None
+            earlier = (
+                await session.execute(
+                    select(SurveyResponse.channel, SurveyResponse.status).where(
+                        SurveyResponse.tenant_id == tenant_id,
+                        SurveyResponse.call_id == job.call_id,
+                    )
                 )
-        except ApiError as exc:
-            log.info("call %s: no survey link sent: %s", event.call_id, exc.message)
-            return None
+            ).all()
+            if any(
+                channel is Channel.SMS
+                or (channel is Channel.KEYPAD and status is ResponseStatus.COMPLETE)
+                for channel, status in earlier
+            ):
+                return None
+            context = SurveyContext(
+                call_id=record.call_id,
+                caller=record.caller,
+                agent=record.agent or job.username,
+                queue=record.queue,
+                call_record_id=record.id,
+            )
+            try:
+                async with session.begin_nested():
+                    return await service.send_link(
+                        session,
+                        plan=plan,
+                        context=context,
+                        public_url=self.runtime.settings.effective_public_url,
+                    )
+            except ApiError as exc:
+                log.info("call %s: no survey link sent: %s", job.call_id, exc.message)
+                return None
 
-    async def _handle(self, event: CallFinished) -> None:
-        try:
-            await self.handle(event)
-        except Exception:
-            log.exception("call %s: sending the survey link failed", event.call_id)
+    async def send_due(self) -> list[SurveyResponse | None]:
+        """Text the links of the jobs due now (one batch): per job taken, the response
+        made, or None when it was skipped or failed."""
+        taken: list[SurveyResponse | None] = []
+        for job in await self._claim():
+            try:
+                taken.append(await self._send(job))
+            except Exception:
+                log.exception("call %s: sending the survey link failed", job.call_id)
+                taken.append(None)
+        return taken
+
+    async def pass_once(self) -> int:
+        """One pass of the loop: how many due jobs were taken."""
+        return len(await self.send_due())
 
     async def run(self) -> None:
-        """Handle call ends until cancelled (each in its own task: some wait)."""
+        """Schedule links as calls end and send them when due, until cancelled."""
         sub = self.runtime.bus.subscribe(self.wanted)
+        loop = asyncio.get_running_loop().create_task(
+            run_passes(
+                self.runtime.bus,
+                self.wanted,
+                self.pass_once,
+                self._wake,
+                batch=BATCH,
+                poll=POLL_SECONDS,
+                name="survey link sender",
+            )
+        )
         try:
             async for event in sub:
                 assert isinstance(event, CallFinished)
-                task = asyncio.get_running_loop().create_task(self._handle(event))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                try:
+                    await self.schedule(event)
+                except Exception:
+                    log.exception("call %s: scheduling the survey link failed", event.call_id)
+                self._wake.set()
         finally:
             sub.close()
-            for task in list(self._tasks):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop

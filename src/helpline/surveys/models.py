@@ -122,4 +122,23 @@ class SurveyAnswer(TenantOwned, Base):
     question: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
     position: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(Integer)
+    low: Mapped[int] = mapped_column(Integer, default=0)
+    """The question's scale when answered (statistics normalise by it)."""
+    high: Mapped[int] = mapped_column(Integer, default=0)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SurveyLinkJob(TenantOwned, Base):
+    """An after-call survey link to text once ``due_at`` has come (one per call), kept
+    in the database so that a restart does not lose it (:mod:`helpline.surveys.dispatch`)."""
+
+    __tablename__ = "survey_link_jobs"
+    __table_args__ = (UniqueConstraint("tenant_id", "call_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The agent whose call it was (when the record names none)."""
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True, default=None)
+    """When the job was taken (sent or skipped); None while it waits."""

@@ -307,19 +307,21 @@ def add_answer(
     session: AsyncSession,
     response: SurveyResponse,
     *,
-    question: str,
+    question: PlanQuestion,
     position: int,
     value: int,
     at: datetime,
 ) -> None:
-    """Store one answer of ``response``."""
+    """Store one answer of ``response`` with its question's scale."""
     session.add(
         SurveyAnswer(
             tenant_id=response.tenant_id,
             response_id=response.id,
-            question=question,
+            question=question.key,
             position=position,
             value=value,
+            low=question.low,
+            high=question.high,
             answered_at=at,
         )
     )
@@ -369,7 +371,7 @@ class DbSurveyRecorder:
                 add_answer(
                     session,
                     response,
-                    question=question.key,
+                    question=question,
                     position=position,
                     value=value,
                     at=self.clock(),

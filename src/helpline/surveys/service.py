@@ -360,7 +360,7 @@ async def answer_by_link(
             add_answer(
                 session,
                 response,
-                question=question.key,
+                question=question,
                 position=position,
                 value=value,
                 at=now,

@@ -58,7 +58,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpline.acd import callback_store, leader, presence
-from helpline.acd.board import Admission, Caller
+from helpline.acd.board import Admission, Caller, region_for_number
 from helpline.acd.callback import CallbackState
 from helpline.acd.events import (
     AgentStateChanged,
@@ -375,7 +375,8 @@ class Distributor:
             priority=float(priority),
             customer_type=customer.tier.value if customer is not None else None,
             skills=dict(skills or {}),
-            region=customer.region if customer is not None else None,
+            region=(customer.region if customer is not None else None)
+            or region_for_number(caller, config.region_prefixes),
             last_agent_id=acd.by_account.get(context.last_agent or ""),
             last_agent_at=last_at,
         )

@@ -179,6 +179,11 @@ def queue_config(queue: QueueOut, ids: dict[str, int]) -> QueueConfig:
         customer_type_priority={str(k): v for k, v in queue.customer_priority.items()},
         overflow=stages,
         sticky_seconds=float(queue.sticky_seconds),
+        region_groups={
+            **{region: region for region in queue.region_prefixes.values()},
+            **queue.region_teams,
+        },
+        region_wait_seconds=float(queue.region_wait_seconds),
         max_length=queue.max_length,
         max_wait_seconds=float(queue.max_wait_seconds) if queue.max_wait_seconds else None,
         join_empty=(

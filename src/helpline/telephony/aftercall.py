@@ -24,8 +24,8 @@ from helpline.sip.uri import SipUri
 from helpline.surveys.runner import SurveyContext, SurveyPlan, run_survey_on_call, survey_for_call
 
 if TYPE_CHECKING:
-    from helpline.telephony.calls import Call
     from helpline.telephony.commands import CallCommands
+    from helpline.telephony.legs import Call
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ agent and asks :meth:`Dialer.dial` to reach the caller under the callback's call
 The number is a SIP account of the tenant (a phone inside the company: every
 registered contact rings at once, the first to answer wins, as
 :class:`~helpline.telephony.fork.ForkSet` decides) or else a number dialed out the
-tenant's trunks that take it (the first that resolves; RFC 3261 §8.1.3.4-style
-failover to the next on 408/503 is left to a later change).  The call holds a line of
+tenant's trunks that take it (the first that resolves; when it fails with 408 or a
+5xx the next one is tried, as for outbound calls).  The call holds a line of
 the tenant's capacity like any other.
 
 Our INVITE offers the SDP of a fresh media endpoint.  Its answers come back through
@@ -47,17 +47,19 @@ from helpline.sdp.negotiate import LocalSession, build_offer, process_answer
 from helpline.sip.headers import Header, NameAddr
 from helpline.sip.message import Request
 from helpline.sip.transaction import TransactionKey
-from helpline.sip.ua import ClientAuth, OutgoingAnswered, OutgoingFailed, OutgoingProgress
+from helpline.sip.ua import OutgoingAnswered, OutgoingFailed, OutgoingProgress
 from helpline.sip.uri import SipUri
 from helpline.telephony.acd_callbacks import DialRequest
 from helpline.telephony.fork import ForkSet
 from helpline.telephony.phones import SipTenant
-from helpline.telephony.trunking import plan_call, resolve
-from helpline.tenants import service as tenants
+from helpline.telephony.trunk_invite import invite_next
+from helpline.telephony.trunking import FAILOVER
 from helpline.tenants.models import LeaseKind
+from helpline.trunks.rules import TrunkConfig
 
 if TYPE_CHECKING:
-    from helpline.telephony.calls import Call, CallControl
+    from helpline.telephony.calls import CallControl
+    from helpline.telephony.legs import Call
 
 __all__ = ["Dialer"]
 
@@ -81,6 +83,8 @@ class _Dialing:
     forks: ForkSet[TransactionKey] = field(default_factory=ForkSet)
     answered: bool = False
     """The caller answered: the call is call control's, whatever happens next."""
+    fallback: list[TrunkConfig] = field(default_factory=list)
+    """The trunks still to try for a number, best first."""
 
 
 class Dialer:
@@ -99,14 +103,7 @@ class Dialer:
         if tenant is None:
             return 404
         try:
-            async with control.runtime.engine.begin() as conn:
-                await tenants.acquire_lease(
-                    conn,
-                    tenant_id=tenant.id,
-                    kind=LeaseKind.LINE,
-                    ref=request.call_id,
-                    node=control.runtime.settings.node_name,
-                )
+            await control.lease(tenant.id, LeaseKind.LINE, request.call_id)
         except CapacityExceeded:
             return 503
         try:
@@ -165,34 +162,26 @@ class Dialer:
                 self._track(dialing, key)
             control.flush()
             return bool(contacts)
-        for trunk in await control.trunks.outbound(tenant.id, request.number):
-            try:
-                destination = await resolve(trunk)
-            except OSError as exc:
-                log.warning(
-                    "callback %s: trunk %s unreachable: %s", request.call_id, trunk.name, exc
-                )
-                continue
-            plan = plan_call(trunk, request.number, caller_name=request.queue)
-            auth = None
-            if trunk.username and trunk.password:
-                auth = ClientAuth(trunk.username, trunk.password)
-            key = control.ua.invite(
-                request_uri=plan.request_uri,
-                from_=plan.from_,
-                to=plan.to,
-                destination=destination,
-                transport=trunk.transport.value,
-                now=now,
-                body=serialize_bytes(dialing.offer),
-                extra=plan.extra,
-                call_id=request.call_id,
-                auth=auth,
-            )
-            self._track(dialing, key)
-            control.flush()
-            return True
-        return False
+        dialing.fallback = await control.trunks.outbound(tenant.id, request.number)
+        return await self._next_trunk(dialing)
+
+    async def _next_trunk(self, dialing: _Dialing) -> bool:
+        """INVITE the number through the next trunk that takes it; False if none is left."""
+        request = dialing.request
+        key = await invite_next(
+            self.control.ua,
+            dialing.fallback,
+            request.number,
+            caller_name=request.queue,
+            body=serialize_bytes(dialing.offer),
+            now=self._loop.time(),
+            call_id=request.call_id,
+        )
+        if key is None:
+            return False
+        self._track(dialing, key)
+        self.control.flush()
+        return True
 
     def _track(self, dialing: _Dialing, key: TransactionKey) -> None:
         dialing.forks.add(key)
@@ -219,10 +208,12 @@ class Dialer:
             return True
         del self._branches[event.call]
         if isinstance(event, OutgoingFailed):
-            step = dialing.forks.failed(event.call, event.status)
-            self._cancel(dialing, step.cancel)
-            if step.fail is not None and not dialing.result.done():
-                dialing.result.set_result(step.fail)
+            retry = event.status in FAILOVER and event.call in dialing.forks.pending
+            if retry and dialing.fallback and not dialing.result.done():
+                dialing.forks.pending.discard(event.call)
+                self._loop.create_task(self._failover(dialing, event))
+                return True
+            self._failed(dialing, event)
             return True
         answered = dialing.forks.answered(event.call)
         if answered.hang_up or dialing.result.done():
@@ -235,9 +226,22 @@ class Dialer:
         self._loop.create_task(self._connected(dialing, call, event))
         return True
 
+    def _failed(self, dialing: _Dialing, event: OutgoingFailed) -> None:
+        step = dialing.forks.failed(event.call, event.status)
+        self._cancel(dialing, step.cancel)
+        if step.fail is not None and not dialing.result.done():
+            dialing.result.set_result(step.fail)
+
+    async def _failover(self, dialing: _Dialing, event: OutgoingFailed) -> None:
+        """The trunk tried failed over (408, 5xx): the next one, else the failure."""
+        if not dialing.result.done() and await self._next_trunk(dialing):
+            return
+        dialing.forks.pending.add(event.call)
+        self._failed(dialing, event)
+
     def _adopt(self, dialing: _Dialing, event: OutgoingAnswered) -> Call:
         """The caller answered: the call is call control's from now on."""
-        from helpline.telephony.calls import Call
+        from helpline.telephony.legs import Call
 
         request, tenant = dialing.request, dialing.tenant
         caller = NameAddr(SipUri(tenant.realm, request.number))
@@ -279,7 +283,10 @@ class Dialer:
         await control.calllog.segment(call.log, SegmentKind.QUEUE, queue=request.queue)
         greeting = self._greeting(dialing)
         with contextlib.suppress(MediaBackendError, TimeoutError):
-            await control.media.attach_moh(dialing.media.endpoint, request.music_on_hold)
+            music = await control.music.resolve(
+                dialing.tenant.id, dialing.tenant.locale, request.music_on_hold
+            )
+            await control.media.attach_moh(dialing.media.endpoint, music)
             if greeting:
                 played = await control.media.play(dialing.media.endpoint, greeting)
                 try:

@@ -95,6 +95,15 @@ class CallLog:
             except SQLAlchemyError as exc:
                 log.warning("call record %d: answer not written: %s", entry.handle.record_id, exc)
 
+    async def recorded(self, entry: Entry, recording_id: int) -> None:
+        """Link the call's recording to its record."""
+        if entry.handle is None:
+            return
+        try:
+            await self.recorder.set(entry.handle, recording_id=recording_id)
+        except SQLAlchemyError as exc:
+            log.warning("call record %d: recording not linked: %s", entry.handle.record_id, exc)
+
     async def close(self, entry: Entry) -> None:
         """Close the record with the outcome the call's history implies."""
         if entry.handle is None:

@@ -62,7 +62,7 @@ from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import OutgoingAnswered, OutgoingFailed, OutgoingProgress, RequestAnswered
 from helpline.sip.uri import SipUri
 from helpline.telephony.aftercall import AfterCallSurvey
-from helpline.telephony.calls import SDP_TYPE, Call, CallControl, Outbound
+from helpline.telephony.calls import CallControl
 from helpline.telephony.consult import Consultations
 from helpline.telephony.cti import (
     Actor,
@@ -78,6 +78,7 @@ from helpline.telephony.cti import (
     effective,
     overlay_of,
 )
+from helpline.telephony.legs import SDP_TYPE, Call, Outbound
 from helpline.telephony.originate import Originator
 from helpline.trunks.rules import TrunkConfig
 
@@ -393,7 +394,7 @@ class CallCommands:
             await self.control.dial(call, destination.target)
         elif destination.kind is DestinationKind.NUMBER:
             await self.control.dial_out(call, destination.target, routes)
-        elif not await self.control.queue(call, destination.target):
+        elif not await self.control.offers.queue(call, destination.target):
             await self.control.hang_up(call)
 
     async def release_agent(self, call: Call) -> None:
@@ -413,8 +414,9 @@ class CallCommands:
 
     def agent_done(self, call: Call, leg: Outbound) -> None:
         """The ACD agent who answered ``leg`` is off the call: wrap-up, then available."""
-        if call.queued and leg.answered_by is not None:
-            self.control.acd.call_ended(call.tenant.id, call.call_id, leg.answered_by)
+        if leg.answered_by is not None:
+            acd_call = leg.acd_call or call.call_id
+            self.control.acd.call_ended(call.tenant.id, acd_call, leg.answered_by)
             leg.answered_by = None
         call.queued = False
 
@@ -432,7 +434,7 @@ class CallCommands:
             await media.attach_moh(call.media.endpoint, call.cti.moh)
         except MediaBackendError as exc:
             log.warning("call %s: no music on hold: %s", call.call_id, exc)
-        await self.control.apply_masks(call)
+        await self.control.supervision.apply_masks(call)
         self.reinvite(call, hold=True)
 
     async def resume_customer(self, call: Call) -> None:
@@ -442,7 +444,7 @@ class CallCommands:
         assert call.media is not None
         if out is not None and out.conference is None and out.bridge is None:
             out.bridge = await self.control.media.bridge(call.media.endpoint, out.media.endpoint)
-        await self.control.apply_masks(call)
+        await self.control.supervision.apply_masks(call)
 
     async def unhold_media(self, call: Call) -> None:
         """Stop the customer's music on hold and offer ``a=sendrecv`` again."""

@@ -5,8 +5,10 @@ Theory of operation
 -------------------
 A consultation is a call of its own (:class:`~helpline.telephony.calls.Call`) whose A
 side is the agent's leg, *lent* by the customer's call, and whose B side is placed by
-ordinary call control (an extension's phones, or a number through the trunks): the
-agent hears ringback, then the consulted party. Meanwhile the customer's call keeps
+ordinary call control (an extension's phones, a number through the trunks, or a queue):
+the agent hears ringback, then the consulted party; consulting a queue, the agent waits
+in it like a caller (the queue's music and announcements) until one of its agents
+answers. Meanwhile the customer's call keeps
 only the customer, on hold with music (re-INVITE ``a=sendonly``); its CTI state is
 ``consult_ringing``, then ``consulting`` once the third party answers. Both calls'
 endpoints are on the same media worker (the consultation's affinity is the
@@ -14,7 +16,9 @@ customer's call).
 
 * complete: the third party's leg moves to the customer's call and is bridged to the
   customer (re-INVITE ``a=sendrecv``); the consultation, now holding only the agent's
-  leg, ends (BYE to the agent; the ACD agent goes to wrap-up).
+  leg, ends (BYE to the agent; the ACD agent goes to wrap-up). A queue's agent who
+  took the consultation stays on the customer's call for the ACD (wrap-up when it
+  ends), by the consultation's call id (:attr:`~helpline.telephony.legs.Outbound.acd_call`).
 * cancel: the consultation is hung up; ending, it gives the agent's leg back to the
   customer's call, which resumes the customer and bridges them again.
 * the third party does not answer, refuses or hangs up: the same as cancel.
@@ -43,18 +47,19 @@ from helpline.calls.models import SegmentKind
 from helpline.core.errors import Conflict
 from helpline.media.backend import MediaBackendError, ParticipantMask
 from helpline.sip.dialog import DialogId
-from helpline.telephony.calls import Call, Outbound
 from helpline.telephony.cti import (
     Actor,
     CallState,
     Command,
     Consultation,
     Destination,
+    DestinationKind,
     Happening,
     IllegalCommand,
     LiveCall,
     advance,
 )
+from helpline.telephony.legs import Call, Outbound
 
 if TYPE_CHECKING:
     from helpline.telephony.commands import CallCommands
@@ -79,7 +84,7 @@ class Consultations:
         commands, control = self.commands, self.control
 
         async def work(call: Call) -> None:
-            routes = await commands.route(call, destination, allow_queue=False)
+            routes = await commands.route(call, destination, allow_queue=True)
             if call.supervisors:
                 raise Conflict(
                     "supervisors are in the call; they must leave before a consultation",
@@ -176,7 +181,7 @@ class Consultations:
             target.bridge = agent_leg.bridge = None
             call.cti.overlay = CallState.CONFERENCE
             await commands.unhold_media(call)
-            await control.apply_masks(call)
+            await control.supervision.apply_masks(call)
             agent = commands.agent(call)
             await control.calllog.segment(call.log, SegmentKind.TALK, agent=agent)
             await commands.publish(
@@ -303,6 +308,9 @@ class Consultations:
             return
         call.cti.overlay = None
         commands = self.commands
+        if cons.target.kind is DestinationKind.QUEUE:
+            with contextlib.suppress(MediaBackendError):
+                await self.control.media.detach_moh(cons.agent.media.endpoint)
         await commands.resume_customer(call)
         agent = commands.agent(call)
         await self.control.calllog.segment(call.log, SegmentKind.TALK, agent=agent)
@@ -337,7 +345,7 @@ class Consultations:
         else:
             return False
         call.cti.overlay = None
-        await control.apply_masks(call)
+        await control.supervision.apply_masks(call)
         return True
 
 

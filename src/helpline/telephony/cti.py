@@ -42,7 +42,7 @@ from helpline.sip.transaction import TransactionKey
 from helpline.telephony.fork import ForkSet
 
 if TYPE_CHECKING:
-    from helpline.telephony.calls import Call, Outbound
+    from helpline.telephony.legs import Call, Outbound
 
 
 class CallState(StrEnum):

@@ -13,7 +13,7 @@ from helpline.sip.dialog import DialogId
 from helpline.sip.ua import OutgoingAnswered, OutgoingFailed, OutgoingProgress, RequestAnswered
 
 if TYPE_CHECKING:
-    from helpline.telephony.calls import Call
+    from helpline.telephony.legs import Call
 
 
 class Extensions(Protocol):

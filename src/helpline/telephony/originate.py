@@ -48,7 +48,6 @@ from helpline.sip.registrar import Binding
 from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import OutgoingAnswered, OutgoingFailed, OutgoingProgress
 from helpline.sip.uri import SipUri
-from helpline.telephony.calls import Call, Outbound
 from helpline.telephony.cti import (
     Actor,
     CallState,
@@ -58,6 +57,7 @@ from helpline.telephony.cti import (
     LiveCall,
     Placing,
 )
+from helpline.telephony.legs import Call, Outbound
 from helpline.telephony.phones import SipTenant
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ class Originator:
             mine = self._watching(call, phones)
             if mine is not None:
                 mine.spy_mode = mode
-                await self.control.apply_masks(call)
+                await self.control.supervision.apply_masks(call)
                 return
             await self._ring_supervisor(call, actor, phones, mode, intercept=False)
 
@@ -349,7 +349,7 @@ class Originator:
         supervisor.spy_mode = mode
         call.supervisors.append(supervisor)
         try:
-            await control.join(call, supervisor)
+            await control.supervision.join(call, supervisor)
         except MediaBackendError:
             await control.hang_up(supervisor)
             return
@@ -393,7 +393,7 @@ class Originator:
         await control.end(supervisor)
         await control.release_leg(old)
         self.commands.agent_done(call, old)
-        await control.apply_masks(call)
+        await control.supervision.apply_masks(call)
         await control.calllog.segment(
             call.log, SegmentKind.TRANSFER, agent=agent, target=f"intercept:{account}"
         )

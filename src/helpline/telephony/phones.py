@@ -166,14 +166,15 @@ class Phones:
         if credentials is None:
             self._challenge(event, tenant, now)
             return None
-        username, ha1 = credentials.username, None
+        username = credentials.username
+        ha1: Callable[[DigestAlgorithm], str | tuple[str, ...]] | None = None
         trunk = None
         async with self.runtime.unit_of_work() as session:
             account = await registrations.get_credentials(
                 session, tenant_id=tenant.id, username=username
             )
         if account is not None:
-            ha1 = account.ha1
+            ha1 = account.ha1s
         else:
             trunk = await trunks.digest_trunk(tenant.id, username)
             if trunk is not None and trunk.password:

@@ -38,6 +38,7 @@ from helpline.routing.schedule import (
     VxmlTarget,
 )
 from helpline.runtime import Runtime
+from helpline.sms.flows import FlowSmsOutbox
 from helpline.voicemail import service as voicemail
 from helpline.voicemail.deposit import leave_message
 from helpline.voicemail.notify import Notifier
@@ -106,7 +107,10 @@ class SelfService:
             flow_id=published.flow_id,
             version=published.version,
         )
-        outcome = await run_flow(published.document, port, recorder=recorder, http_client=self.http)
+        sms = FlowSmsOutbox(self.runtime.unit_of_work, tenant_id=port.tenant_id)
+        outcome = await run_flow(
+            published.document, port, recorder=recorder, http_client=self.http, sms=sms
+        )
         if outcome.kind is FlowOutcome.FAILED:
             log.warning("call %s: flow %d failed: %s", port.call_id, flow_id, outcome.reason)
             await self.announce(port, GOODBYE_PROMPT)

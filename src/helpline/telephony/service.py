@@ -25,15 +25,13 @@ from helpline.telephony.abuse import Edge
 from helpline.telephony.calls import CallControl
 from helpline.telephony.commands import CallCommands
 from helpline.telephony.core import SipCore, StreamSession
+from helpline.telephony.moh import DEFAULT_MOH
 from helpline.telephony.tls import ensure_self_signed, server_context
 from helpline.telephony.transport import ListenConfig, Listeners, client_context
 from helpline.telephony.trunk_registrations import TrunkRegistrations, database_loader
 from helpline.telephony.wire import Address, Outgoing, Transport
 
 log = logging.getLogger(__name__)
-
-#: The music-on-hold class every node defines (the shipped original music).
-DEFAULT_MOH = "default"
 
 
 class _Stream:

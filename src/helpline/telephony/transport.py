@@ -9,8 +9,9 @@ A TCP or TLS message for a destination without a connection opens one (§18.1.1,
 a response whose connection has closed goes to a new one), with the same protocol as an
 accepted connection, so whatever comes back on it is framed and dispatched alike.
 Messages wait in order until it is up. TLS verifies the server certificate (the system
-CAs plus ``HELPLINE_SIP_TLS_CA``) against the host connected to (RFC 5922 §7.2), which
-is also sent as the server name (SNI, RFC 6066) unless it is an IP address. A connection
+CAs plus ``HELPLINE_SIP_TLS_CA``) against the host name the destination was resolved
+from (``Address.name``, e.g. a trunk configured by name), or else against its IP
+address (RFC 5922 §7.2); a name is also sent as the server name (SNI, RFC 6066). A connection
 that cannot be made (refused, ``CONNECT_TIMEOUT``, TLS handshake) is a transport error:
 every message that waited is handed to the ``failed`` callback so that its transaction
 fails at once (§8.1.3.1: as a 503) instead of at Timer B. An opened connection without
@@ -330,7 +331,7 @@ class Listeners:
                     dest.host,
                     dest.port,
                     ssl=tls,
-                    server_hostname=dest.host if tls is not None else None,
+                    server_hostname=(dest.name or dest.host) if tls is not None else None,
                     ssl_handshake_timeout=timeout if tls is not None else None,
                 )
         except (OSError, TimeoutError) as exc:

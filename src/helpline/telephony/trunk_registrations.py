@@ -10,7 +10,8 @@ asyncio runner around them:
   dropped once answered; a trunk whose host, port, transport, credentials, realm,
   expiry or From domain changed unregisters the old binding and starts a new client.
 * The trunk's host is resolved to one address: an IP literal as it is, a name through
-  ``loop.getaddrinfo`` (A/AAAA records, first answer), again on every reload.  RFC 3263
+  ``loop.getaddrinfo`` (A/AAAA records, first answer), again on every reload; a TLS
+  trunk's certificate is verified against the name (the address keeps it).  RFC 3263
   NAPTR/SRV lookup is not done, so a provider reached only through SRV needs its
   proxy's name or address as the trunk host.
 * Due REGISTERs go out through :meth:`UserAgent.send_request
@@ -39,7 +40,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,7 +58,8 @@ from helpline.sip.routing import Address
 from helpline.sip.transaction import TransactionKey
 from helpline.sip.ua import RequestAnswered, UserAgent
 from helpline.sip.uri import SipUri
-from helpline.trunks.rules import TrunkConfig, ip_literal
+from helpline.telephony.trunking import Resolver, host_address, resolve_host
+from helpline.trunks.rules import TrunkConfig
 from helpline.trunks.service import all_registering_trunks
 
 __all__ = [
@@ -74,22 +75,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds :meth:`TrunkRegistrations.close` waits for the providers' answers.
 CLOSE_WAIT = 2.0
-
-#: Resolves ``(host, port, transport)`` to an IP address; raises OSError when it cannot.
-Resolver = Callable[[str, int, str], Awaitable[str]]
-
-
-async def resolve_host(host: str, port: int, transport: str) -> str:
-    """The address to send to for ``host``: an IP literal as it is, else the first
-    A/AAAA answer of ``getaddrinfo`` (no NAPTR/SRV, RFC 3263 is not implemented)."""
-    literal = ip_literal(host)
-    if literal is not None:
-        return str(literal)
-    kind = socket.SOCK_DGRAM if transport == "UDP" else socket.SOCK_STREAM
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=kind)
-    if not infos:
-        raise OSError(f"no address for {host}")
-    return str(infos[0][4][0])
 
 
 def database_loader(
@@ -229,7 +214,9 @@ class TrunkRegistrations:
     async def _locate(self, entry: _Entry) -> None:
         trunk = entry.trunk
         try:
-            host = await self._resolve(trunk.host, trunk.port, trunk.transport.value)
+            destination = await host_address(
+                trunk.host, trunk.port, trunk.transport.value, self._resolve
+            )
         except OSError as exc:
             if entry.error is None:
                 log.warning(
@@ -239,7 +226,7 @@ class TrunkRegistrations:
             return
         entry.error = None
         first = entry.destination is None
-        entry.destination = Address(host, trunk.port)
+        entry.destination = destination
         if first and self._entries.get(trunk.id) is entry:
             entry.client.start(self._clock())
             self._wake.set()

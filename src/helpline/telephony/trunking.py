@@ -11,13 +11,16 @@ with the trunk's credentials; when a trunk fails with a server error or a timeou
 next one is tried.
 
 A trunk host that is not an IP literal is resolved with ``getaddrinfo`` (A/AAAA); DNS
-SRV and NAPTR (RFC 3263) are not used yet.
+SRV and NAPTR (RFC 3263) are not used yet. The resolved address keeps the host name, so
+that a TLS trunk's certificate is verified against the name configured, not the IP
+address (RFC 5922 §7.2), and the name is sent for SNI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +33,9 @@ from helpline.telephony.config_cache import ConfigCache
 from helpline.trunks import rules
 from helpline.trunks import service as trunks
 from helpline.trunks.rules import TrunkConfig
+
+#: Resolves ``(host, port, transport)`` to an IP address; raises OSError when it cannot.
+Resolver = Callable[[str, int, str], Awaitable[str]]
 
 #: Failures after which the next trunk is tried.
 FAILOVER = frozenset({408, 500, 502, 503, 504})
@@ -111,13 +117,27 @@ def plan_call(trunk: TrunkConfig, dialed: str, *, caller_name: str | None) -> Tr
     )
 
 
-async def resolve(trunk: TrunkConfig) -> Address:
-    """Where to send the trunk's requests (the host resolved once, first address)."""
-    if rules.ip_literal(trunk.host) is not None:
-        return Address(trunk.host.strip("[]"), trunk.port)
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(trunk.host, trunk.port, type=socket.SOCK_DGRAM)
+async def resolve_host(host: str, port: int, transport: str) -> str:
+    """The address to send to for ``host``: an IP literal as it is, else the first
+    A/AAAA answer of ``getaddrinfo`` (no NAPTR/SRV, RFC 3263 is not implemented)."""
+    literal = rules.ip_literal(host)
+    if literal is not None:
+        return str(literal)
+    kind = socket.SOCK_DGRAM if transport == "UDP" else socket.SOCK_STREAM
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=kind)
     if not infos:
-        raise OSError(f"{trunk.host} has no address")
-    host = str(infos[0][4][0])
-    return Address(host, trunk.port)
+        raise OSError(f"no address for {host}")
+    return str(infos[0][4][0])
+
+
+async def host_address(host: str, port: int, transport: str, lookup: Resolver) -> Address:
+    """``host`` resolved with ``lookup``; a host name stays on the address as its
+    ``name``, which TLS verifies the provider's certificate against (RFC 5922 §7.2)."""
+    address = await lookup(host, port, transport)
+    name = "" if rules.ip_literal(host) is not None else host.lower().rstrip(".")
+    return Address(address, port, name)
+
+
+async def resolve(trunk: TrunkConfig, lookup: Resolver = resolve_host) -> Address:
+    """Where to send the trunk's requests (the host resolved once, first address)."""
+    return await host_address(trunk.host, trunk.port, trunk.transport.value, lookup)

@@ -6,11 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from helpline.api.deps import Db, Supervisor, TenantAdmin
+from helpline.api.deps import AnyUser, Db, Supervisor, TenantAdmin
+from helpline.auth.principal import Principal
 from helpline.core.pagination import Page, PageParams
 from helpline.users import service
-from helpline.users.models import Role
+from helpline.users.models import Role, User
 from helpline.users.schemas import (
+    MeOut,
+    MeUpdate,
     SipAccountCreate,
     SipAccountOut,
     SipAccountUpdate,
@@ -41,6 +44,25 @@ async def list_users(
 async def create_user(data: UserCreate, db: Db, principal: TenantAdmin) -> object:
     """A new user of the tenant."""
     return await service.create_user(db, tenant_id=principal.tenant_id, data=data, actor=principal)
+
+
+def _me(user: User, principal: Principal) -> MeOut:
+    return MeOut(**UserOut.model_validate(user).model_dump(), tenant=principal.tenant_slug)
+
+
+@router.get("/users/me", response_model=MeOut)
+async def get_me(db: Db, principal: AnyUser) -> object:
+    """The signed-in user."""
+    return _me(
+        await service.get_user(db, principal=principal, user_id=principal.user_id), principal
+    )
+
+
+@router.patch("/users/me", response_model=MeOut)
+async def update_me(data: MeUpdate, db: Db, principal: AnyUser) -> object:
+    """Change one's display name or language, or one's password (with the current one:
+    400 ``current_password_required``, 403 ``wrong_password``)."""
+    return _me(await service.update_me(db, principal=principal, data=data), principal)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

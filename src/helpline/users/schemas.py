@@ -87,3 +87,20 @@ class SipAccountOut(BaseModel):
     display_name: str
     active: bool
     created_at: datetime
+
+
+class MeUpdate(BaseModel):
+    """Changes a user makes to themselves; a new password needs the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, pattern="^(en|zh|ko)$")
+    current_password: str | None = Field(default=None, max_length=200)
+    new_password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class MeOut(UserOut):
+    """The signed-in user, with their tenant."""
+
+    tenant: str

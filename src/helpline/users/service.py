@@ -13,14 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
-from helpline.core.errors import CapacityExceeded, Conflict, Forbidden, NotFound
+from helpline.core.errors import ApiError, CapacityExceeded, Conflict, Forbidden, NotFound
 from helpline.core.pagination import PageParams, paginate
-from helpline.core.passwords import hash_password
+from helpline.core.passwords import hash_password, verify_password
 from helpline.db.base import get_owned
 from helpline.sip.digest import DigestAlgorithm, compute_ha1
 from helpline.tenants.models import Tenant
 from helpline.users.models import Role, SipAccount, User
-from helpline.users.schemas import SipAccountCreate, SipAccountUpdate, UserCreate, UserUpdate
+from helpline.users.schemas import (
+    MeUpdate,
+    SipAccountCreate,
+    SipAccountUpdate,
+    UserCreate,
+    UserUpdate,
+)
 
 USER_AUDITED = ("username", "display_name", "email", "role", "locale", "active")
 SIP_AUDITED = ("username", "realm", "user_id", "display_name", "active")
@@ -137,6 +143,13 @@ async def update_user(
     if (password := changes.pop("password", None)) is not None:
         user.password_hash = hash_password(password)
     audit.apply_changes(user, changes, nullable=("email",))
+    await _log_update(session, principal, user, before)
+    return user
+
+
+async def _log_update(
+    session: AsyncSession, principal: Principal, user: User, before: dict[str, Any]
+) -> None:
     await audit.log_change(
         session,
         actor=principal,
@@ -147,6 +160,31 @@ async def update_user(
         fields=USER_AUDITED,
         before=before,
     )
+
+
+async def update_me(session: AsyncSession, *, principal: Principal, data: MeUpdate) -> User:
+    """Change the principal's own name, language or password (the latter only with the
+    current password: 400 ``current_password_required``, 403 ``wrong_password``)."""
+    user = await get_user(session, principal=principal, user_id=principal.user_id)
+    before = audit.snapshot(user, USER_AUDITED)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude_none=True)
+    current = changes.pop("current_password", None)
+    if (password := changes.pop("new_password", None)) is not None:
+        if not current:
+            raise ApiError(
+                "changing the password needs the current one",
+                error_id="current_password_required",
+                details={"field": "current_password"},
+            )
+        if not verify_password(user.password_hash, current):
+            raise Forbidden(
+                "the current password is wrong",
+                error_id="wrong_password",
+                details={"field": "current_password"},
+            )
+        user.password_hash = hash_password(password)
+    audit.apply_changes(user, changes, nullable=())
+    await _log_update(session, principal, user, before)
     return user
 
 

@@ -20,6 +20,7 @@ from typing import Final
 
 from helpline.db.base import utcnow
 from helpline.ivr.port import CallGone, CallPort, RecordResult
+from helpline.mailsettings import service as mail
 from helpline.runtime import Runtime
 from helpline.voicemail import service
 from helpline.voicemail.models import VoicemailMessage
@@ -98,6 +99,7 @@ async def leave_message(
         message = await service.finish_message(
             session, message_id=row.id, duration=result.duration, size=size
         )
+        smtp = await mail.smtp_for(session, tenant_id=box.tenant_id, fallback=notifier.config)
     if message is None:
         await asyncio.to_thread(where.absolute.unlink, missing_ok=True)
         return None
@@ -120,6 +122,7 @@ async def leave_message(
             audio=where.absolute,
             language=box.language,
             timezone=box.timezone,
-        )
+        ),
+        config=smtp,
     )
     return message

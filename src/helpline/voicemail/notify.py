@@ -160,12 +160,13 @@ class Notifier:
         self.config = config
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, notice: MessageNotice) -> None:
-        """Send the e-mail of ``notice`` in the background (nothing without recipients or
-        an SMTP server)."""
-        if self.config is None or not notice.recipients:
+    def submit(self, notice: MessageNotice, *, config: SmtpConfig | None = None) -> None:
+        """Send the e-mail of ``notice`` in the background through ``config`` (the box's
+        tenant's own server) or the node's; nothing without recipients or a server."""
+        server = config or self.config
+        if server is None or not notice.recipients:
             return
-        task = asyncio.get_running_loop().create_task(self._send(self.config, notice))
+        task = asyncio.get_running_loop().create_task(self._send(server, notice))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

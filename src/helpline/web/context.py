@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline import i18n
 from helpline.acd import service as acd
-from helpline.acd.models import Agent, Queue
+from helpline.acd.models import Queue
+from helpline.acd.profile import agent_of
 from helpline.auth.principal import Principal
 from helpline.core.errors import ApiError
 from helpline.core.pagination import PageParams
@@ -55,11 +56,21 @@ async def viewer(session: AsyncSession, principal: Principal) -> Viewer:
     return Viewer(principal, name, locale)
 
 
+async def store_language(session: AsyncSession, principal: Principal, lang: str | None) -> None:
+    """Keep a signed-in user's explicit language choice on their user, so that it follows
+    them to other browsers."""
+    if lang not in i18n.LANGUAGES:
+        return
+    user = await session.get(User, principal.user_id)
+    if user is not None and user.tenant_id == principal.tenant_id and user.locale != lang:
+        user.locale = lang
+
+
 def language(
     *, requested: str | None, cookie: str | None, stored: str | None, accept: str | None
 ) -> str:
-    """The page language: the link's choice, this browser's last choice, the user's
-    stored language, then the browser's preference."""
+    """The page language: the link's choice (stored on a signed-in user), this browser's
+    last choice, the user's stored language, then the browser's preference."""
     for choice in (requested, cookie, stored):
         if choice in i18n.LANGUAGES:
             return choice
@@ -69,13 +80,7 @@ def language(
 async def desktop(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     """The agent's profile, queues (with wrap-up seconds) and phones with their
     registrations; ``agent`` is None for a user without an agent profile."""
-    agent = (
-        await session.execute(
-            select(Agent).where(
-                Agent.user_id == principal.user_id, Agent.tenant_id == principal.tenant_id
-            )
-        )
-    ).scalar_one_or_none()
+    agent = await agent_of(session, principal)
     if agent is None:
         return {"agent": None, "queues": [], "phones": []}
     memberships = await acd.get_memberships(

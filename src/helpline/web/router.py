@@ -51,6 +51,7 @@ class PageDef:
 NAV = (
     PageDef("desktop", Role.AGENT),
     PageDef("wallboard", Role.SUPERVISOR),
+    PageDef("reports", Role.SUPERVISOR),
     PageDef("records", Role.AGENT),
     PageDef("admin", Role.TENANT_ADMIN),
 )
@@ -79,14 +80,17 @@ async def index(request: Request, lang: str | None = None) -> Response:
     """The sign-in page, in the chosen (this browser's last) or the browser's language;
     signed-in users get links to their pages."""
     me: dict[str, Any] | None = None
+    stored: str | None = None
     async with get_runtime(request).unit_of_work() as session:
         try:
             principal = await authenticate(request, session, method="GET", scope=Scope.READ)
         except ApiError:
             principal = None
         if principal is not None:
-            me = (await context.viewer(session, principal)).as_json()
-    code = _language(request, lang, None)
+            await context.store_language(session, principal, lang)
+            who = await context.viewer(session, principal)
+            me, stored = who.as_json(), who.locale
+    code = _language(request, lang, stored)
     response = templates.TemplateResponse(
         request,
         "index.html",
@@ -116,6 +120,7 @@ async def _page(
         except ApiError:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/?next={quote(target, safe='')}", status_code=303)
+        await context.store_language(session, principal, lang)
         who = await context.viewer(session, principal)
         allowed = principal.has(role)
         start = dict(data or {})
@@ -169,6 +174,12 @@ async def desktop(request: Request, lang: str | None = None) -> Response:
 async def wallboard(request: Request, lang: str | None = None) -> Response:
     """The supervisor wallboard, pushed by the event stream."""
     return await _page(request, name="wallboard", lang=lang)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports(request: Request, lang: str | None = None) -> Response:
+    """Reports with charts: history by period, queue and agent, CSV/XLSX, staffing."""
+    return await _page(request, name="reports", lang=lang)
 
 
 @router.get("/records", response_class=HTMLResponse)

@@ -3,7 +3,8 @@
 Theory of operation: the service queues a :class:`WorkOrderChanged` event (sent on the
 bus after commit) naming the staff to tell: the assignee, the department's members and
 mailbox, the watchers, never the person who made the change.  :class:`WorkOrderNotifier`
-subscribes to the bus and sends each e-mail with the voicemail notifier's SMTP settings
+subscribes to the bus and sends each e-mail through the tenant's own SMTP server when it
+has one (:mod:`helpline.mailsettings`), else the voicemail notifier's node-wide settings
 and sender (:class:`helpline.voicemail.notify.SmtpConfig`, :func:`send_email`) in a worker
 thread, so a slow SMTP server never delays a request.  Failures are logged, never raised.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -22,6 +24,9 @@ from helpline.core.events import Audience, Event, EventBus
 from helpline.voicemail.notify import SmtpConfig, send_email
 
 log = logging.getLogger(__name__)
+
+Resolver = Callable[[int | None], Awaitable[SmtpConfig | None]]
+"""The SMTP server of a tenant's e-mail (its own, else the node's; None for none)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,20 +72,25 @@ def build_email(event: WorkOrderChanged, *, sender: str) -> EmailMessage:
 class WorkOrderNotifier:
     """Sends work-order e-mails in the background; one per process, started by the server."""
 
-    def __init__(self, config: SmtpConfig | None) -> None:
+    def __init__(self, config: SmtpConfig | None, *, resolve: Resolver | None = None) -> None:
         self.config = config
+        self.resolve = resolve
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, event: WorkOrderChanged) -> None:
         """Send the e-mail of ``event`` in the background (nothing without recipients or
         an SMTP server)."""
-        if self.config is None or not event.recipients:
+        if (self.config is None and self.resolve is None) or not event.recipients:
             return
-        task = asyncio.get_running_loop().create_task(self._send(self.config, event))
+        task = asyncio.get_running_loop().create_task(self._send(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, config: SmtpConfig, event: WorkOrderChanged) -> None:
+    async def _send(self, event: WorkOrderChanged) -> None:
+        config = self.config if self.resolve is None else await self.resolve(event.tenant_id)
+        if config is None:
+            return
+
         def deliver() -> None:
             send_email(config, build_email(event, sender=config.sender))
 

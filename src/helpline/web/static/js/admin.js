@@ -1,12 +1,13 @@
 // The admin console: one section per configuration collection (declared for crud.js),
-// and custom sections for prompts, VoiceXML, IVR flows and the audit log.
+// custom sections for prompts, VoiceXML, IVR flows and the audit log (admin_media.js),
+// tenants, e-mail, webhooks and API tokens (admin_integrations.js), SMS, surveys, the
+// knowledge base and the customer import (admin_content.js).
 import { api, attempt, clear, fmtDate, get, h, label, t, tabs, toast } from "./common.js";
-import { choices, crudPanel } from "./crud.js";
+import { LANGS, choices, crudPanel, enumOptions, yesNo } from "./crud.js";
 import { auditPanel, flowsPanel, promptsPanel, registrationsPanel, vxmlPanel } from "./admin_media.js";
+import { mailPanel, tenantsPanel, tokensPanel, webhooksPanel } from "./admin_integrations.js";
+import { articlesPanel, customerImportPanel, smsGatewaysPanel, smsTemplatesPanel, surveysPanel } from "./admin_content.js";
 
-const yesNo = (v) => (v ? t("common.yes") : t("common.no"));
-const enumOptions = (prefix, values) => values.map((v) => [v, label(prefix, v)]);
-const LANGS = [["en", "English"], ["zh", "简体中文"], ["ko", "한국어"]];
 const services = choices("/services");
 const queues = choices("/queues", (q) => q.name, (q) => q.name);
 const teams = choices("/teams");
@@ -258,12 +259,22 @@ const SECTIONS = [
   ["vxml", () => vxmlPanel],
   ["flows", () => flowsPanel],
   ["audit", () => auditPanel],
+  ["tenants", () => tenantsPanel],
+  ["mail", () => mailPanel],
+  ["webhooks", () => webhooksPanel],
+  ["tokens", () => tokensPanel],
+  ["smsgateways", () => smsGatewaysPanel],
+  ["smstemplates", () => smsTemplatesPanel],
+  ["surveys", () => surveysPanel],
+  ["articles", () => articlesPanel],
+  ["customers", () => customerImportPanel],
 ];
 
 const list = document.getElementById("sections");
 const panel = document.getElementById("panel");
 for (const [name] of SECTIONS) {
-  list.append(h("button", { type: "button", role: "tab", id: `tab-${name}`, "aria-controls": "panel", "aria-selected": "false", dataset: { tab: name } }, t(`adm.section.${name}`)));
+  const text = t(`adm.section.${name}`);
+  list.append(h("button", { type: "button", role: "tab", id: `tab-${name}`, "aria-controls": "panel", "aria-selected": "false", dataset: { tab: name } }, text === `adm.section.${name}` ? t(`adm2.section.${name}`) : text));
 }
 let rendering = 0;
 const show = tabs(list, async (name) => {

@@ -1,5 +1,6 @@
 // Shared by every page: translations, the JSON API with the CSRF token, a tiny element
-// builder, formatting, toasts, the event stream and the header's sign-out button.
+// builder, formatting, toasts, the event stream and the header's 'My settings' and
+// sign-out buttons.
 
 const catalogNode = document.getElementById("i18n");
 const startNode = document.getElementById("start");
@@ -233,6 +234,11 @@ export function table(caption, columns, rows, { empty, onRow, rowLabel } = {}) {
 }
 
 const signout = document.getElementById("signout");
+if (signout && ME) {
+  const mine = h("button", { type: "button", id: "my-settings", class: "ghost", "aria-haspopup": "dialog" }, t("adm2.my_settings"));
+  mine.addEventListener("click", async () => (await import("./mysettings.js")).openMySettings(mine));
+  signout.before(mine);
+}
 if (signout) {
   signout.addEventListener("click", async () => {
     try { await api("POST", "/auth/logout"); } catch { /* signed out already */ }

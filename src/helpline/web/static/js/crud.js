@@ -1,9 +1,14 @@
 // A generic list-and-edit panel for one API collection: a paged table, and a form whose
 // fields are declared once (text, number, bool, select, multi, list, json, password,
 // datetime, textarea). Validation errors are shown at their field.
-import { ApiError, api, attempt, clear, field, get, h, problem, qs, t, toast } from "./common.js";
+import { ApiError, api, attempt, clear, field, get, h, label, problem, qs, t, toast } from "./common.js";
 
 const PAGE = 50;
+
+export const LANGS = [["en", "English"], ["zh", "简体中文"], ["ko", "한국어"]];
+export const yesNo = (v) => (v ? t("common.yes") : t("common.no"));
+/** [[value, label]] of an enum whose labels are ``prefix.value`` in the catalog. */
+export const enumOptions = (prefix, values) => values.map((v) => [v, label(prefix, v)]);
 
 async function options(def) {
   if (typeof def.options === "function") return def.options();
@@ -20,7 +25,7 @@ function localInput(iso) {
 function current(item, f) {
   if (!item) return f.default;
   if (f.group) return item[f.group] ? item[f.group][f.key] : undefined;
-  return item[f.name];
+  return item[f.from || f.name];
 }
 
 async function control(f, value, creating) {
@@ -110,9 +115,11 @@ export function showFailure(form, error) {
 }
 
 /**
- * A panel for one collection. ``def``: {title, path, columns: [[header, row => cell]],
- * fields: [...], list?: "array", filters?: [...], canCreate?, canDelete?, afterForm?(form,
- * item), afterSave?(item), describe?(row), sort?}.
+ * A panel for one collection. ``def``: {title, path, columns: [[header, (row, reload) =>
+ * cell]], fields: [...], list?: "array", filters?: [...], canCreate?, canDelete?, readOnly?,
+ * fetchItem?(row) (the full object to edit), afterForm?(box, item), afterSave?(saved, form,
+ * creating), describe?(row), sort?}. A field may read its value ``from`` another key, and a
+ * grouped field with ``omitEmpty`` is left out when empty.
  */
 export function crudPanel(def) {
   return async (panel) => {
@@ -144,7 +151,7 @@ export function crudPanel(def) {
     function tableOf(items) {
       const head = h("tr", {}, def.columns.map(([title]) => h("th", { scope: "col" }, title)));
       const rows = items.map((item) => {
-        const tr = h("tr", { class: def.readOnly ? "" : "clickable", tabIndex: def.readOnly ? undefined : 0 }, def.columns.map(([, cell]) => h("td", {}, cell(item))));
+        const tr = h("tr", { class: def.readOnly ? "" : "clickable", tabIndex: def.readOnly ? undefined : 0 }, def.columns.map(([, cell]) => h("td", {}, cell(item, load))));
         if (!def.readOnly) {
           tr.setAttribute("aria-label", t("adm.edit_item", { name: def.describe ? def.describe(item) : item.name || item.id }));
           tr.addEventListener("click", (ev) => { if (!ev.target.closest("a,button,audio")) edit(item); });
@@ -155,8 +162,10 @@ export function crudPanel(def) {
       return h("table", {}, h("thead", {}, head), h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { class: "empty", colspan: def.columns.length }, t("common.none")))));
     }
 
-    async function edit(item) {
-      const creating = item === null;
+    async function edit(listed) {
+      const creating = listed === null;
+      const item = !creating && def.fetchItem ? await attempt(() => def.fetchItem(listed)) : listed;
+      if (item === undefined) return;
       const fields = def.fields.filter((f) => !(f.createOnly && !creating) && !(f.updateOnly && creating));
       const controls = [];
       for (const f of fields) {
@@ -183,14 +192,14 @@ export function crudPanel(def) {
             const target = f.group ? (body[f.group] = body[f.group] || {}) : body;
             const key = f.group ? f.key : f.name;
             if (value === "") {
-              if (f.group) target[key] = null;
+              if (f.group && !f.omitEmpty) target[key] = null;
               else if (!creating && f.nullable) target[key] = null;
               continue;
             }
             target[key] = value;
           }
           const saved = creating ? await api("POST", def.path, body) : await api("PATCH", `${def.path}/${item[def.idKey || "id"]}`, body);
-          if (def.afterSave) await def.afterSave(saved, form);
+          if (def.afterSave) await def.afterSave(saved, form, creating);
           toast(t("adm.saved"), "ok");
           editorBox.hidden = true;
           load();

@@ -180,6 +180,7 @@ const SIMPLE = {
   voicemail: [["box"]],
   transfer: [["number"], ["agent"]],
   survey: [["questions", "lines"], ["scale", "number"]],
+  sms: [["template"], ["text"], ["to"]],
   hangup: [["prompt"]],
 };
 
@@ -201,6 +202,7 @@ function input(dfId, name, kind) {
   if (Array.isArray(kind)) control = h("select", { id }, kind.map((v) => h("option", { value: v, selected: f[name] === v }, v)));
   else if (kind === "bool") control = h("input", { id, type: "checkbox", checked: Boolean(f[name]) });
   else if (kind === "lines") control = h("textarea", { id, rows: 3 }, (f.questions || []).map((q) => promptText(q.prompt)).join("\n"));
+  else if (name === "text") control = h("textarea", { id, rows: 2 }, typeof f.text === "object" && f.text !== null ? JSON.stringify(f.text) : f.text ?? "");
   else control = h("input", { id, type: kind === "number" ? "number" : "text", step: "any", value: kind === "list" ? (f[name] || []).join(", ") : f[name] ?? "" });
   control.addEventListener("change", () => {
     if (name === "keys") {
@@ -216,6 +218,7 @@ function input(dfId, name, kind) {
       else if (kind === "lines") f.questions = v.split("\n").map((s) => s.trim()).filter(Boolean).map((text) => ({ prompt: { text } }));
       else if (kind === "list") { const list = v.split(",").map((s) => s.trim()).filter(Boolean); if (list.length) f[name] = list; else delete f[name]; }
       else if (v === "") delete f[name];
+      else if (name === "text" && v.trim().startsWith("{")) { try { f.text = JSON.parse(v); } catch { f.text = v; } }
       else if (kind === "number") f[name] = Number(v);
       else if (name === "value" && f.operator === "in") f[name] = v.split(",").map((s) => s.trim());
       else f[name] = v;

@@ -1,15 +1,20 @@
 // The agent desktop: state and queues, the screen pop of an offered call from the event
 // stream, call controls, notes and disposition, a work order from the call, and the
-// knowledge base. The linked SIP phone answers; the browser phone comes later.
+// knowledge base. Calls are answered on the linked SIP phone or in the browser phone
+// (desktop_phone.js), which also hangs up and sends DTMF for its own call.
 import {
   ApiError, EventStream, ME, LANG, START, api, attempt, clear, fmtDate, fmtDuration, get, h,
   label, problem, qs, since, streamBadge, t, toast,
 } from "./common.js";
+import { DesktopPhone } from "./desktop_phone.js";
 import { commandBody, liveCallActions } from "./livecalls.js";
 
 const $ = (id) => document.getElementById(id);
 const queues = START.queues || [];
 const desk = { state: null, reasons: [], call: null, records: [], actions: {} };
+const phone = new DesktopPhone({ onRing: ringing, onChange: () => showCall() });
+/** What the browser phone does itself while it has a call; the rest are CTI commands. */
+const LOCAL_ACTIONS = new Set(["hangup", "dtmf"]);
 
 // -- state ------------------------------------------------------------------------------
 
@@ -127,11 +132,23 @@ function showCall() {
     data.length ? h("ul", { class: "plain" }, data.map(([k, v]) => h("li", {}, h("code", {}, k), ` = ${v}`))) : null,
     !path.length && !data.length ? t("desk.no_ivr") : null);
   const live = Boolean(call.answeredAt) && !call.endedAt;
+  const answer = $("btn-answer");
+  answer.disabled = !phone.ringing;
+  answer.title = phone.mode === "browser" ? "" : t("desk.answer_on_phone");
   for (const button of document.querySelectorAll("#call [data-action]")) {
-    const available = Boolean(desk.actions[button.dataset.action]);
-    button.disabled = !available || !live;
+    const local = phone.inCall && LOCAL_ACTIONS.has(button.dataset.action);
+    const available = local || Boolean(desk.actions[button.dataset.action]);
+    button.disabled = !available || !(live || local);
     button.title = available ? "" : t("desk.not_available");
   }
+}
+
+/** A call rings in the browser: show it, unless the screen pop already does. */
+function ringing({ from }) {
+  if (!desk.call || desk.call.endedAt) {
+    desk.call = { callId: null, caller: from, called: "", queue: "", data: {}, ivrPath: [], digits: [], answeredAt: null, endedAt: null };
+  }
+  showCall();
 }
 
 function renderDial() {
@@ -283,7 +300,12 @@ function onEvent(event) {
 }
 
 async function runAction(action) {
-  if (!desk.call) return;
+  if (phone.inCall && LOCAL_ACTIONS.has(action)) {
+    if (action === "hangup") phone.hangup();
+    else phone.dtmf($("dtmf").value);
+    return;
+  }
+  if (!desk.call || !desk.call.callId) return;
   const body = commandBody(action, { kind: $("dest-kind").value, target: $("target").value, digits: $("dtmf").value });
   const path = desk.actions[action].replace(/\{[^}]+\}/, encodeURIComponent(desk.call.callId));
   await attempt(() => api("POST", path, body), t("desk.done"));
@@ -305,6 +327,7 @@ async function dial(ev) {
 async function start() {
   renderQueues();
   renderPhones();
+  if (START.agent) phone.start();
   if (!START.agent) {
     clear($("state"), t("desk.not_agent"));
     for (const id of ["go-ready", "go-pause", "queue-login", "queue-logout", "reason-select"]) $(id).disabled = true;
@@ -353,5 +376,6 @@ $("wo-form").addEventListener("submit", createWorkOrder);
 $("kb-form").addEventListener("submit", search);
 for (const button of document.querySelectorAll("#call [data-action]")) button.addEventListener("click", () => runAction(button.dataset.action));
 $("dial-form").addEventListener("submit", dial);
+$("btn-answer").addEventListener("click", () => phone.answer());
 
 start().catch((error) => toast(error instanceof ApiError ? problem(error) : String(error), "error"));

@@ -2,7 +2,7 @@
 // own fields, and its "ports" are the fields that lead to another node (next, on_fail,
 // options.1 ...), one Drawflow output each, in this order.
 
-export const TYPES = ["play", "menu", "collect", "http", "say", "set", "condition", "language", "queue", "voicemail", "transfer", "survey", "hangup"];
+export const TYPES = ["play", "menu", "collect", "http", "say", "set", "condition", "language", "queue", "voicemail", "transfer", "survey", "sms", "hangup"];
 
 export const DEFAULTS = {
   play: () => ({ prompt: { text: "Welcome." } }),
@@ -17,6 +17,7 @@ export const DEFAULTS = {
   voicemail: () => ({ box: "demo-voicemail" }),
   transfer: () => ({ number: "1000" }),
   survey: () => ({ questions: [{ prompt: { text: "How satisfied were you? Press 1 to 5." } }] }),
+  sms: () => ({ text: "Thank you for calling. Your reference: {call.id}" }),
   hangup: () => ({ prompt: { names: ["ivr/goodbye"] } }),
 };
 
@@ -27,13 +28,13 @@ export function portsOf(type, fields) {
     case "menu": return [...(fields.keys || []).map((k) => `options.${k}`), "on_fail"];
     case "collect": return ["next", "on_invalid"];
     case "http": return ["next", "on_error", ...(fields.routes || []).map((_, i) => `routes.${i}.next`)];
-    case "say": return ["next", "on_error"];
+    case "say": case "sms": return ["next", "on_error"];
     case "condition": return ["then", "else"];
     default: return [];
   }
 }
 
-const OPTIONAL_PORTS = new Set(["say:on_error"]);
+const OPTIONAL_PORTS = new Set(["say:on_error", "sms:on_error"]);
 
 /** Split a document node into its own fields and its targets by port. */
 export function splitNode(node) {

@@ -77,6 +77,14 @@ export class Softphone extends EventTarget {
     this.ua.start();
   }
 
+  /** Use a new password from the next REGISTER on (``register``: register now). */
+  setPassword(password, { register = false } = {}) {
+    this.options.password = password;
+    if (!this.ua) return;
+    this.ua.set("password", password);
+    if (register) this.ua.register();
+  }
+
   /** Hang up, unregister and disconnect. */
   stop() {
     this.hangup();

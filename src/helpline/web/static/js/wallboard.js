@@ -1,10 +1,13 @@
 // The supervisor wallboard: queue tiles and agents by state, from one snapshot of
 // /acd/realtime, then kept current by the event stream (agent states are applied as they
-// arrive; call events reload the queue figures). Durations tick in the browser.
-import { EventStream, LANG, attempt, clear, fmtDuration, get, h, label, qs, since, streamBadge, t } from "./common.js";
+// arrive; call events reload the queue figures) with the live calls and the supervisor's
+// commands on them (wallboard_calls.js). Durations tick in the browser. The team view
+// shows the teams the supervisor leads by default (admins: all teams).
+import { EventStream, LANG, ME, attempt, clear, fmtDuration, get, h, label, qs, since, streamBadge, t } from "./common.js";
+import { LiveCalls } from "./wallboard_calls.js";
 
 const $ = (id) => document.getElementById(id);
-const board = { queues: new Map(), agents: new Map(), teams: new Map(), config: new Map(), sl: new Map(), reasons: new Map(), at: 0, loaded: 0 };
+const board = { queues: new Map(), agents: new Map(), teams: new Map(), myTeams: new Set(), config: new Map(), sl: new Map(), reasons: new Map(), at: 0, loaded: 0 };
 const ORDER = ["on_call", "reserved", "wrap_up", "available", "not_ready", "offline"];
 window.helplineWallboard = board;
 
@@ -19,7 +22,8 @@ async function snapshot() {
   board.loaded += 1;
   board.at = Date.now();
   board.queues = new Map(view.queues.map((q) => [q.queue_id, { ...q, at: Date.now() }]));
-  board.agents = new Map(view.agents.map((a) => [a.agent_id, a]));
+  board.agents.clear();
+  for (const a of view.agents) board.agents.set(a.agent_id, a);
   render();
 }
 
@@ -74,6 +78,7 @@ function applyQueue(event) {
 
 let queueEvents = false;
 function onEvent(event) {
+  if (board.calls) board.calls.onEvent(event);
   switch (event.event) {
     case "acd.agent_state": applyAgent(event); break;
     case "acd.queue": applyQueue(event); break;
@@ -84,7 +89,13 @@ function onEvent(event) {
   }
 }
 
-function teamFilter() { return $("team").value ? Number($("team").value) : null; }
+/** The teams shown: a Set of ids, or null for all. */
+function teamFilter() {
+  const value = $("team").value;
+  if (value === "mine") return board.myTeams;
+  return value ? new Set([Number(value)]) : null;
+}
+const shown = (teamId) => { const teams = teamFilter(); return teams === null || teams.has(teamId); };
 
 function renderQueues() {
   const tiles = [...board.queues.values()].map((q) => {
@@ -111,8 +122,7 @@ function renderQueues() {
 }
 
 function renderAgents() {
-  const team = teamFilter();
-  const agents = [...board.agents.values()].filter((a) => team === null || a.team_id === team)
+  const agents = [...board.agents.values()].filter((a) => shown(a.team_id))
     .sort((a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state) || a.username.localeCompare(b.username));
   const queueNames = (ids) => ids.map((id) => (board.queues.get(id) || { name: `#${id}` }).name).join(", ");
   const rows = agents.map((a) => h("tr", { dataset: { agent: a.username } },
@@ -131,10 +141,10 @@ function renderAgents() {
   clear($("counts"), ORDER.filter((s) => counts.get(s)).map((s) => h("span", { class: "state small", dataset: { state: s } }, `${label("state", s)} ${counts.get(s)}`)));
 }
 
-function render() { renderQueues(); renderAgents(); }
+function render() { renderQueues(); renderAgents(); if (board.calls) board.calls.render(); }
 
 function tick() {
-  for (const cell of document.querySelectorAll("#agents td[data-since]")) {
+  for (const cell of document.querySelectorAll("#agents td[data-since], #calls td[data-since]")) {
     if (cell.dataset.since && cell.textContent) cell.textContent = fmtDuration(since(cell.dataset.since));
   }
   for (const tile of document.querySelectorAll("#queues [data-queue]")) {
@@ -146,13 +156,20 @@ function tick() {
 async function start() {
   const [teams, queues, reasons] = await Promise.all([attempt(() => get("/teams?limit=500")), attempt(() => get("/queues?limit=500")), attempt(() => get("/reason-codes?limit=500"))]);
   for (const r of reasons ? reasons.items : []) board.reasons.set(r.name, (r.labels && r.labels[LANG]) || r.name);
-  for (const team of teams ? teams.items : []) board.teams.set(team.id, team.name);
+  for (const team of teams ? teams.items : []) {
+    board.teams.set(team.id, team.name);
+    if (ME && team.supervisor_ids.includes(ME.user_id)) board.myTeams.add(team.id);
+  }
   for (const q of queues ? queues.items : []) board.config.set(q.name, q);
-  clear($("team"), h("option", { value: "" }, t("wb.all_teams")), [...board.teams].map(([id, name]) => h("option", { value: String(id) }, name)));
-  $("team").addEventListener("change", renderAgents);
+  const mine = board.myTeams.size ? h("option", { value: "mine" }, t("sup.my_teams")) : null;
+  clear($("team"), mine, h("option", { value: "" }, t("wb.all_teams")), [...board.teams].map(([id, name]) => h("option", { value: String(id) }, name)));
+  $("team").value = mine ? "mine" : "";
+  board.calls = new LiveCalls({ node: $("calls"), agents: board.agents, myTeams: board.myTeams, visible: shown });
+  $("team").addEventListener("change", render);
   await snapshot();
+  await board.calls.snapshot();
   await serviceLevels();
-  new EventStream({ onEvent, onStatus: streamBadge($("stream")), onReconnect: snapshot });
+  new EventStream({ onEvent, onStatus: streamBadge($("stream")), onReconnect: async () => { await snapshot(); await board.calls.snapshot(); } });
   setInterval(tick, 1000);
   document.documentElement.dataset.ready = LANG;
 }

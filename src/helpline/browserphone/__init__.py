@@ -1,0 +1,1 @@
+"""Short-lived SIP credentials for the agent desktop's browser phone."""

@@ -1,0 +1,103 @@
+"""Run a real rtpengine (Sipwise's C media relay) on loopback for tests and benchmarks.
+
+Userspace forwarding only (``--table=-1``: no kernel module), foreground, logging to
+stderr, pcap recordings in ``spool``; it is terminated when the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.interop.harness import Namespace
+
+BINARY = "/usr/bin/rtpengine"
+READY = "Startup complete"
+
+
+@dataclass
+class Rtpengine:
+    """A running rtpengine: its NG address, spool and last log lines."""
+
+    proc: subprocess.Popen[str]
+    ng_port: int
+    spool: Path
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def ng(self) -> str:
+        """``host:port`` for HELPLINE_RTPENGINE_NG."""
+        return f"127.0.0.1:{self.ng_port}"
+
+
+def available() -> bool:
+    """Whether the rtpengine binary is installed."""
+    return shutil.which(BINARY) is not None
+
+
+@contextlib.contextmanager
+def rtpengine(
+    ns: Namespace,
+    spool: Path,
+    *,
+    ng_port: int,
+    port_min: int,
+    port_max: int,
+    threads: int = 2,
+    log_level: int = 5,
+) -> Iterator[Rtpengine]:
+    """rtpengine in ``ns`` with its NG socket on 127.0.0.1:``ng_port``."""
+    spool.mkdir(parents=True, exist_ok=True)
+    proc = ns.popen(
+        [
+            BINARY,
+            "--foreground",
+            "--table=-1",
+            "--interface=127.0.0.1",
+            f"--listen-ng=127.0.0.1:{ng_port}",
+            f"--port-min={port_min}",
+            f"--port-max={port_max}",
+            f"--recording-dir={spool}",
+            "--recording-method=pcap",
+            f"--num-threads={threads}",
+            "--delete-delay=0",
+            "--log-stderr",
+            f"--log-level={log_level}",
+            "--log-level-core=6",  # for READY
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    daemon = Rtpengine(proc, ng_port, spool)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        daemon.output.append(line.rstrip())
+        if READY in line:
+            break
+    else:
+        proc.wait(timeout=10)
+        raise AssertionError("rtpengine did not start:\n" + "\n".join(daemon.output))
+    drain = threading.Thread(target=_drain, args=(proc, daemon.output), daemon=True)
+    drain.start()
+    try:
+        yield daemon
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        drain.join(timeout=10)
+
+
+def _drain(proc: subprocess.Popen[str], lines: list[str]) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line.rstrip())
+        del lines[:-200]
