@@ -104,13 +104,14 @@ async def test_serve_with_demo_answers_health_and_login(served: Running) -> None
             "TLS",
             "WSS",
         ]
+        # A visitor's sign-in page follows the browser's language.
+        page = await client.get("/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+        assert "로그인" in page.text and page.headers["content-type"].startswith("text/html")
         r = await client.post(
             "/api/v1/auth/login",
             json={"tenant": "demo", "username": "agent2001", "password": "demo-pass-1"},
         )
         assert r.status_code == 200 and r.json()["role"] == "agent"
-        page = await client.get("/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
-        assert "로그인" in page.text and page.headers["content-type"].startswith("text/html")
     printed = "\n".join(served.lines)
     assert "platform admin" in printed and "demo SIP accounts 2001-2004" in printed
 

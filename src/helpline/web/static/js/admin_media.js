@@ -2,6 +2,8 @@
 // preview), VoiceXML (upload with problems shown at their line), IVR flows (into the
 // designer), registered phones and the audit log.
 import { ApiError, api, attempt, clear, field, fmtDate, get, h, label, problem, qs, t, toast } from "./common.js";
+import { recorderCard } from "./prompt_recorder.js";
+import { openMenuEditor } from "./menu_editor.js";
 
 const LANGS = [["en", "English"], ["zh", "简体中文"], ["ko", "한국어"]];
 const langSelect = (id) => h("select", { id }, LANGS.map(([v, text]) => h("option", { value: v }, text)));
@@ -52,7 +54,7 @@ export async function promptsPanel(panel) {
           if (window.confirm(t("adm.confirm_delete")) && (await attempt(() => api("DELETE", `/prompts/${p.id}`), t("adm.deleted"))) !== undefined) load();
         } }, t("adm.delete"))))) : h("tr", {}, h("td", { colspan: 6, class: "empty" }, t("common.none"))))));
   }
-  clear(panel, h("h2", {}, t("adm.prompts")), listBox, h("div", { class: "row" }, upload, tts));
+  clear(panel, h("h2", {}, t("adm.prompts")), listBox, h("div", { class: "row" }, upload, recorderCard(langSelect, load), tts));
   await load();
 }
 
@@ -127,7 +129,8 @@ export async function flowsPanel(panel) {
     h("td", {}, f.name), h("td", {}, f.description),
     h("td", {}, f.latest_version ? `v${f.latest_version}` : t("flow.draft_only")),
     h("td", {}, fmtDate(f.updated_at)),
-    h("td", {}, h("a", { href: `/designer/${f.id}` }, t("flow.open")))));
+    h("td", {}, h("a", { href: `/designer/${f.id}` }, t("flow.open")), " ",
+      h("button", { type: "button", class: "secondary", "aria-label": t("tree.edit_named", { name: f.name }), onclick: (ev) => openMenuEditor(f.id, ev.currentTarget) }, t("tree.edit")))));
   clear(listBox, h("table", {}, h("thead", {}, head), h("tbody", {}, rows)));
   clear(panel, h("h2", {}, t("adm.flows")), listBox, form);
 }
