@@ -192,3 +192,49 @@ def test_voicexml_menu_recovers_from_noinput_and_nomatch(
         for name in ("ivr/please-try-again", "ivr/invalid-option", "currency/dollars")
     }
     assert all(score >= 0.9 for score in scores.values()), scores
+
+
+def test_a_flow_texts_the_caller_from_a_real_call(ns: Namespace, node: Node, work: Path) -> None:
+    """An ``sms`` node on a real call queues the tenant's template for the caller's number.
+    The gateway points at a closed port on the namespace's loopback: nothing leaves."""
+    caller = "+821055550143"
+
+    def api(method: str, path: str, body: object = None, ok: int = 200) -> dict[str, object]:
+        status, answer = node.api(method, f"/api/v1{path}", body, login=ADMIN)
+        assert status == ok, answer
+        return dict(answer)
+
+    gateway = {
+        "name": "ivr-test",
+        "kind": "kannel",
+        "settings": {"sendsms_url": "http://127.0.0.1:9/cgi-bin/sendsms", "username": "hl"},
+        "password": "kannel-secret",
+        "sender": "1588",
+    }
+    api("POST", "/sms/gateways", gateway, ok=201)
+    api("POST", "/sms/templates", {"name": "thanks", "bodies": {"en": "Thanks for calling."}}, 201)
+    document = {
+        "start": "text",
+        "nodes": {
+            "text": {"type": "sms", "template": "thanks", "next": "bye"},
+            "bye": {"type": "hangup"},
+        },
+    }
+    flow = api("POST", "/flows", {"name": "texting", "document": document}, ok=201)
+    api("POST", f"/flows/{flow['id']}/publish", ok=201)
+    target = {"kind": "flow", "flow_id": flow["id"]}
+    service = api("POST", "/services", {"name": "texting", "default_target": target}, ok=201)
+    api("POST", "/numbers", {"number": "5102", "service_id": service["id"]}, ok=201)
+
+    scenario = _script([], ended=True).replace("sip:caller@", f"sip:{caller}@")
+    _call(ns, node, work, "texting.xml", scenario, number="5102")
+    deadline = time.monotonic() + 10
+    while True:
+        page = api("GET", "/sms/messages?direction=outbound&limit=100")
+        sent = [m for m in page["items"] if m["number"] == caller]  # type: ignore[attr-defined]
+        if sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [m["body"] for m in sent] == ["Thanks for calling."]
+    paths = api("GET", f"/flows/{flow['id']}/paths")
+    assert "text" in json.dumps(paths)

@@ -1,18 +1,21 @@
 // The agent desktop: state and queues, the screen pop of an offered call from the event
-// stream, call controls, notes and disposition, a work order from the call, and the
-// knowledge base. Calls are answered on the linked SIP phone or in the browser phone
-// (desktop_phone.js), which also hangs up and sends DTMF for its own call.
+// stream, call controls, notes and disposition, a work order from the call, the
+// knowledge base and SMS (desktop_sms.js). Calls are answered on the linked SIP phone or
+// in the browser phone (desktop_phone.js), which also hangs up and sends DTMF for its
+// own call.
 import {
   ApiError, EventStream, ME, LANG, START, api, attempt, clear, fmtDate, fmtDuration, get, h,
   label, problem, qs, since, streamBadge, t, toast,
 } from "./common.js";
 import { DesktopPhone } from "./desktop_phone.js";
+import { DesktopSms } from "./desktop_sms.js";
 import { commandBody, liveCallActions } from "./livecalls.js";
 
 const $ = (id) => document.getElementById(id);
 const queues = START.queues || [];
 const desk = { state: null, reasons: [], call: null, records: [], actions: {} };
 const phone = new DesktopPhone({ onRing: ringing, onChange: () => showCall() });
+const sms = new DesktopSms();
 /** What the browser phone does itself while it has a call; the rest are CTI commands. */
 const LOCAL_ACTIONS = new Set(["hangup", "dtmf"]);
 
@@ -171,6 +174,7 @@ async function screenPop(event) {
     customer = found && found.customer;
   }
   desk.call.customer = customer || null;
+  sms.forCall(desk.call);
   clear($("pop-customer"), customer
     ? [h("a", { href: `/records#customer/${customer.id}`, target: "_blank" }, customer.name),
       customer.company ? ` · ${customer.company}` : "", " ", h("span", { class: `badge tier-${customer.tier}` }, label("tier", customer.tier))]
@@ -328,6 +332,7 @@ async function start() {
   renderQueues();
   renderPhones();
   if (START.agent) phone.start();
+  sms.start();
   if (!START.agent) {
     clear($("state"), t("desk.not_agent"));
     for (const id of ["go-ready", "go-pause", "queue-login", "queue-logout", "reason-select"]) $(id).disabled = true;
