@@ -1,6 +1,7 @@
 """The loop of a background sender: run a pass; run again at once while a pass fills a
 whole batch; otherwise wait until an event on the bus wakes it or ``poll`` seconds pass.
-A failing pass is logged and the loop goes on."""
+A failing pass is logged and the loop goes on. :func:`claim` takes one due row for a
+pass when several nodes' passes race for it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from sqlalchemy import CursorResult, Update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.core.events import Event, EventBus
 
@@ -45,3 +49,10 @@ async def run_passes(
     finally:
         waker.cancel()
         queued.close()
+
+
+async def claim(session: AsyncSession, statement: Update) -> bool:
+    """Run ``statement``, a conditional UPDATE of one due row (its WHERE repeats what
+    made the row due); True when this pass took it, False when another pass was first."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return isinstance(result, CursorResult) and result.rowcount == 1

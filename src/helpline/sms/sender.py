@@ -28,12 +28,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Final
 
 import httpx
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
-from helpline.core.passes import run_passes
+from helpline.core.passes import claim, run_passes
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.sms import service
@@ -188,20 +188,17 @@ class SmsSender:
             ).all()
             jobs: list[tuple[_Job, SmsGateway]] = []
             for message, gateway in rows:
-                claimed = cast(
-                    CursorResult[Any],
-                    await session.execute(
-                        update(SmsMessage)
-                        .where(
-                            SmsMessage.id == message.id,
-                            SmsMessage.status == MessageStatus.QUEUED,
-                            SmsMessage.next_attempt_at == message.next_attempt_at,
-                        )
-                        .values(next_attempt_at=now + LEASE)
-                        .execution_options(synchronize_session=False)
-                    ),
+                taken = await claim(
+                    session,
+                    update(SmsMessage)
+                    .where(
+                        SmsMessage.id == message.id,
+                        SmsMessage.status == MessageStatus.QUEUED,
+                        SmsMessage.next_attempt_at == message.next_attempt_at,
+                    )
+                    .values(next_attempt_at=now + LEASE),
                 )
-                if claimed.rowcount != 1:
+                if not taken:
                     continue
                 if gateway is None or not gateway.enabled:
                     why = "the SMS gateway was removed or disabled"

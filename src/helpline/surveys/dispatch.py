@@ -24,14 +24,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from helpline.acd.events import CallFinished
 from helpline.calls.models import CallRecord
 from helpline.core.errors import ApiError
 from helpline.core.events import Event
-from helpline.core.passes import run_passes
+from helpline.core.passes import claim, run_passes
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.surveys import service
@@ -118,13 +118,12 @@ class SurveyLinkSender:
             )
             claimed = []
             for job in due:
-                result = await session.execute(
+                if await claim(
+                    session,
                     update(SurveyLinkJob)
                     .where(SurveyLinkJob.id == job.id, SurveyLinkJob.done_at.is_(None))
-                    .values(done_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if isinstance(result, CursorResult) and result.rowcount == 1:
+                    .values(done_at=now),
+                ):
                     claimed.append(job)
             return claimed
 

@@ -707,10 +707,6 @@ class CallControl:
             await self.media.release_endpoint(media.endpoint)
         self.flush()
 
-    async def lease_line(self, tenant_id: int, ref: str) -> None:
-        """Take a line of the tenant for ``ref`` (CapacityExceeded when none is free)."""
-        await self.lease(tenant_id, LeaseKind.LINE, ref)
-
     async def has_account(self, tenant: SipTenant, user: str) -> bool:
         """Whether ``user`` is one of the tenant's SIP accounts."""
         async with self.runtime.unit_of_work() as session:

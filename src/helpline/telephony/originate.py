@@ -59,6 +59,7 @@ from helpline.telephony.cti import (
 )
 from helpline.telephony.legs import Call, Outbound
 from helpline.telephony.phones import SipTenant
+from helpline.tenants.models import LeaseKind
 
 if TYPE_CHECKING:
     from helpline.telephony.commands import CallCommands
@@ -131,7 +132,7 @@ class Originator:
 
     async def admit(self, call: Call) -> None:
         """Take a line for the call and make it known to call control."""
-        await self.control.lease_line(call.tenant.id, call.call_id)
+        await self.control.lease(call.tenant.id, LeaseKind.LINE, call.call_id)
         self.control.calls[call.call_id] = call
 
     async def ring(

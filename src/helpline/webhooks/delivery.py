@@ -31,13 +31,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Final
 
 import httpx
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from helpline.core.events import Event
-from helpline.core.passes import run_passes
+from helpline.core.passes import claim, run_passes
 from helpline.db.base import utcnow
 from helpline.runtime import Runtime
 from helpline.webhooks import service
@@ -171,20 +171,17 @@ class WebhookSender:
             ).all()
             attempts: list[_Attempt] = []
             for delivery, hook in rows:
-                claimed = cast(
-                    CursorResult[Any],
-                    await session.execute(
-                        update(WebhookDelivery)
-                        .where(
-                            WebhookDelivery.id == delivery.id,
-                            WebhookDelivery.status == DeliveryStatus.PENDING,
-                            WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
-                        )
-                        .values(next_attempt_at=now + LEASE)
-                        .execution_options(synchronize_session=False)
-                    ),
+                taken = await claim(
+                    session,
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == delivery.id,
+                        WebhookDelivery.status == DeliveryStatus.PENDING,
+                        WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
+                    )
+                    .values(next_attempt_at=now + LEASE),
                 )
-                if claimed.rowcount != 1:
+                if not taken:
                     continue
                 if not hook.enabled:
                     delivery.status = DeliveryStatus.FAILED
