@@ -121,6 +121,9 @@ class Delivery:
     missing: int = 0
     duplicated: int = 0
     unnumbered: int = 0
+    lossy_streams: int = 0
+    """Streams with at least one frame missing."""
+    worst_stream_missing: int = 0
     delays_ms: list[float] = field(default_factory=list, repr=False)
 
 
@@ -140,6 +143,8 @@ class Row:
     cpu: list[float]
     machine_busy: float
     load_average: str
+    udp_errors: dict[str, int] = field(default_factory=dict)
+    """Datagrams dropped during the window by full socket buffers, per process@port."""
 
     @property
     def loss(self) -> float:
@@ -259,7 +264,10 @@ def read_delivery(pcap: Path, port: int) -> Delivery:
             seen.add(number)
             if number in times and times[number] <= when:
                 delivery.delays_ms.append(1000 * (when - times[number]))
-        delivery.missing += high - low + 1 - len(seen)
+        gaps = high - low + 1 - len(seen)
+        delivery.missing += gaps
+        delivery.lossy_streams += gaps > 0
+        delivery.worst_stream_missing = max(delivery.worst_stream_missing, gaps)
     return delivery
 
 
@@ -378,6 +386,7 @@ def run_level(
         time.sleep(plan.settle)
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         pcap = work / "window.pcap"
+        udp0 = udp_counters(ns)
         before = [process_ticks(pid) for pid in pids]
         busy0, total0 = machine_ticks()
         clock0 = time.monotonic()
@@ -391,6 +400,7 @@ def run_level(
         elapsed = time.monotonic() - clock0
         busy1, total1 = machine_ticks()
         after = [process_ticks(pid) for pid in pids]
+        udp1 = udp_counters(ns)
         try:
             _, err = caller.communicate(timeout=hold / 1000 + plan.ramp(calls) + 90)
         except subprocess.TimeoutExpired:
@@ -421,7 +431,26 @@ def run_level(
         cpu=[100 * (a - b) / CLK / elapsed for a, b in zip(after, before, strict=True)],
         machine_busy=100 * (busy1 - busy0) / max(total1 - total0, 1),
         load_average=load,
+        udp_errors={k: v - udp0.get(k, 0) for k, v in udp1.items() if v > udp0.get(k, 0)},
     )
+
+
+def udp_counters(ns: Namespace) -> dict[str, int]:
+    """Datagrams dropped so far by the namespace's UDP sockets (full receive buffers), per
+    owning process and local port, from ``ss -uanmp`` run inside it. The callers' own
+    port is expected among them: SIPp streaming a file does not read what comes back,
+    so its buffer fills (the capture on ``lo`` sees those packets before the socket)."""
+    text = ns.run(["ss", "-uanmp"], timeout=10).stdout
+    drops: dict[str, int] = {}
+    owner = ""
+    for line in text.splitlines():
+        if line.startswith("UNCONN") or line.startswith("ESTAB"):
+            fields = line.split()
+            process = re.search(r'users:\(\("([^"]+)"', line)
+            owner = f"{process.group(1) if process else '?'}@{fields[3].rsplit(':', 1)[-1]}"
+        elif (found := re.search(r"\bd(\d+)\)", line)) and int(found.group(1)):
+            drops[owner] = drops.get(owner, 0) + int(found.group(1))
+    return drops
 
 
 def helpline_pids(node: Node) -> list[int]:
@@ -448,9 +477,17 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 def bench_helpline(
-    ns: Namespace, levels: list[int], plan: Plan, workers: int, *, relay: bool, backend: str
+    ns: Namespace,
+    levels: list[int],
+    plan: Plan,
+    workers: int,
+    *,
+    relay: bool,
+    backend: str,
+    record: bool = True,
 ) -> list[Row]:
-    """Every level through Helpline's B2BUA with recording, one node for all levels."""
+    """Every level through Helpline's B2BUA (recorded unless ``record`` is False), one
+    node for all levels."""
     rows = []
     with contextlib.ExitStack() as stack:
         data = stack.enter_context(tempfile.TemporaryDirectory(dir=plan.work))
@@ -473,7 +510,7 @@ def bench_helpline(
                 ns,
                 Path(data),
                 HELPLINE_LOG_LEVEL="WARNING",
-                HELPLINE_RECORD_CALLS="1",
+                HELPLINE_RECORD_CALLS="1" if record else "0",
                 HELPLINE_SIP_QUALIFY_SECONDS="0",
                 HELPLINE_SIP_TRUSTED_NETWORKS="127.0.0.0/8",
                 HELPLINE_MEDIA_WORKERS=str(workers),
@@ -508,6 +545,8 @@ def bench_helpline(
                 label = "helpline" if relay else "helpline re-timed"
                 if backend == "rtpengine":
                     label = "helpline+rtpengine"
+                if not record:
+                    label += " unrecorded"
                 rows.append(run_level(ns, label, node.sip_port, AGENT, calls, plan, pids))
                 log.info("%s", rows[-1])
                 idle_node(node)
@@ -600,6 +639,9 @@ def main() -> None:
         help="HELPLINE_MEDIA_BACKEND: rtpengine starts a real rtpengine in the namespace",
     )
     parser.add_argument("--keep", type=Path, help="keep captures and SIPp files here")
+    parser.add_argument(
+        "--no-record", action="store_true", help="Helpline does not record the calls"
+    )
     args = parser.parse_args()
     if not 1 <= args.window < 50:
         parser.error("--window must be 1 to 49 s (the numbered audio loops every 60 s)")
@@ -617,7 +659,13 @@ def main() -> None:
                 rows += bench_baseline(ns, levels, plan)
             if args.target in ("both", "helpline"):
                 rows += bench_helpline(
-                    ns, levels, plan, args.workers, relay=not args.retime, backend=args.backend
+                    ns,
+                    levels,
+                    plan,
+                    args.workers,
+                    relay=not args.retime,
+                    backend=args.backend,
+                    record=not args.no_record,
                 )
     sys.stdout.write(table(rows) + "\n")
     for r in rows:
@@ -625,7 +673,8 @@ def main() -> None:
         sys.stdout.write(
             f"{r.target} {r.calls}: sent {d.sent:,}, back {d.received:,} "
             f"({d.unnumbered} unnumbered, {d.duplicated} duplicated), "
-            f"capture dropped {r.capture_dropped}\n"
+            f"capture dropped {r.capture_dropped}; streams with loss {d.lossy_streams}, "
+            f"worst stream {d.worst_stream_missing} frames; socket drops {r.udp_errors or 'none'}\n"
         )
 
 

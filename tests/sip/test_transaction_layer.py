@@ -61,7 +61,10 @@ def test_retransmitted_request_gets_the_last_response_again() -> None:
     assert key == TransactionKey("z9hG4bKa1", "OPTIONS", True, "10.0.0.1:5060")
     received(tl, options)  # Trying: absorbed silently
     assert sent(tl) == [] and events(tl) == []
+    assert tl.request_of(key) is not None
     tl.send_response(key, make_response(options, 200, to_tag="t"), 0.0)
+    # Completed keeps only the response's bytes, not the parsed messages (see _LINGERING).
+    assert tl.request_of(key) is None
     received(tl, options, 1.0)
     assert sent(tl) == ["SIP/2.0 200 OK", "SIP/2.0 200 OK"]
     assert events(tl) == []

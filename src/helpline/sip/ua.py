@@ -352,6 +352,7 @@ class UserAgent:
         status = response.status
         if status >= 200:
             call.final = True
+            del self._uas[key]  # the transaction lingers without it (see request_of)
         dialog_id = DialogId(call.request.call_id, call.tag, call.request.from_tag or "")
         if status >= 300:
             self._legs.pop(dialog_id, None)

@@ -43,6 +43,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from helpline.core.heap import settle_heap
 from helpline.media.backend import (
     BridgeId,
     ConferenceId,
@@ -398,6 +399,7 @@ async def _serve(conn: Connection, config: EngineConfig) -> None:
     loop = asyncio.get_running_loop()
     engine = MediaEngine(config)
     await engine.start()
+    settle_heap()
     inbox: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
     fd = conn.fileno()
     buffer = bytearray()
