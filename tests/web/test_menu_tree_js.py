@@ -119,5 +119,68 @@ def test_a_tree_maps_to_a_valid_document_and_back() -> None:
     assert "priority" in extra["error"]
     assert "error" not in normalized, "fields at their defaults (as published) are no loss"
     assert normalized["tree"]["root"]["keys"] == [
-        {"key": "1", "dest": {"kind": "queue", "queue": "sales"}}
-    ]
+        {"key": "1", "dest": {"kind": "queue", "queue": "sales", "id": "q"}}
+    ], "the document's own node id is kept"
+
+
+DESIGNED_FLOW: dict[str, Any] = {
+    "start": "welcome",
+    "nodes": {
+        "welcome": {
+            "type": "menu",
+            "prompt": {"names": ["menu"]},
+            "options": {"1": "sales_q", "2": "main_2", "3": "welcome_3"},
+            "timeout": 5,
+            "retries": 2,
+            "on_fail": "bye",
+        },
+        "sales_q": {"type": "queue", "queue": "sales"},
+        "main_2": {"type": "voicemail", "box": "office"},
+        "welcome_3": {"type": "hangup"},
+        "bye": {"type": "hangup"},
+    },
+}
+
+EDIT_SCRIPT = """
+import { fromDocument, toDocument } from "%s";
+const read = fromDocument(JSON.parse(process.argv[1]));
+const same = toDocument(read.tree);
+read.tree.root.keys.push({ key: "4", dest: { kind: "queue", queue: "support" } });
+read.tree.root.keys.push({ key: "5", dest: { kind: "queue", queue: "support" } });
+read.tree.root.keys[1].key = "9";
+console.log(JSON.stringify({ read, same, edited: toDocument(read.tree) }));
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+def test_a_designed_flow_keeps_its_node_ids_through_the_tree_editor() -> None:
+    assert NODE is not None
+    out = subprocess.run(
+        [
+            *(NODE, "--input-type=module", "-e", EDIT_SCRIPT % MENU_TREE.as_uri()),
+            json.dumps(DESIGNED_FLOW),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    result = json.loads(out.stdout)
+    assert "error" not in result["read"]
+    # Read and written back untouched: the same document, ids and all.
+    assert result["same"] == DESIGNED_FLOW
+    edited = result["edited"]
+    assert edited["start"] == "welcome"
+    options = edited["nodes"]["welcome"]["options"]
+    # Moved keys keep their node; new keys get derived ids that avoid the kept ones
+    # ("welcome_3" stays the hang-up's, so nothing is renumbered).
+    assert options == {
+        "1": "sales_q",
+        "9": "main_2",
+        "3": "welcome_3",
+        "4": "welcome_4",
+        "5": "welcome_5",
+    }
+    assert edited["nodes"]["welcome"]["on_fail"] == "bye"
+    report = check(edited)
+    assert report.errors == []

@@ -14,7 +14,8 @@ from tests.web.conftest import open_page, sign_in
 ADMIN_SECTIONS = (
     "numbers", "services", "queues", "skills", "agents", "teams", "reasons", "dispositions",
     "blacklist", "trunks", "users", "sip", "registrations", "voicemail", "departments",
-    "prompts", "vxml", "flows", "audit",
+    "prompts", "vxml", "flows", "audit", "tenants", "mail", "webhooks", "tokens",
+    "smsgateways", "smstemplates", "surveys", "articles", "customers",
 )  # fmt: skip
 
 

@@ -7,6 +7,9 @@
 // {kind: "back"}; a prompt is {names: [...], text: {en, zh, ko}}. Node ids come from the
 // path: the root menu is ``main``, its key 1 ``main_1``, that menu's key 2 ``main_1_2``
 // (* and # are ``star`` and ``hash``); every menu's ``on_fail`` is the ``goodbye`` node.
+// A document read back keeps its own ids where they differ from those (a flow drawn in
+// the visual designer): a key's ``id``, the tree's ``rootId`` and ``goodbyeId``, so that
+// statistics per IVR node go on under the same names after an edit here.
 
 export const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#"];
 export const KINDS = ["queue", "menu", "voicemail", "transfer", "agent", "hangup", "back"];
@@ -75,14 +78,31 @@ function destNode(dest) {
   }
 }
 
-function addMenu(nodes, id, parent, menu) {
+/** ``id``, or ``id_2``, ``id_3`` ... when a kept id already took it. */
+function unique(taken, id) {
+  let out = id;
+  for (let n = 2; taken.has(out); n += 1) out = `${id}_${n}`;
+  taken.add(out);
+  return out;
+}
+
+/** Every id kept from a document read back, so derived ids for new keys avoid them. */
+function keptIds(menu, into) {
+  for (const { dest } of menu.keys) {
+    if (dest.id) into.add(dest.id);
+    if (dest.kind === "menu") keptIds(dest.menu, into);
+  }
+  return into;
+}
+
+function addMenu(nodes, taken, id, parent, menu, fail) {
   const options = {};
-  nodes[id] = { type: "menu", prompt: promptOut(menu.prompt), options, timeout: Number(menu.timeout), retries: Number(menu.retries), on_fail: GOODBYE };
+  nodes[id] = { type: "menu", prompt: promptOut(menu.prompt), options, timeout: Number(menu.timeout), retries: Number(menu.retries), on_fail: fail };
   for (const { key, dest } of menu.keys) {
     if (dest.kind === "back") { options[key] = parent || id; continue; }
-    const child = childId(id, key);
+    const child = dest.id || unique(taken, childId(id, key));
     options[key] = child;
-    if (dest.kind === "menu") addMenu(nodes, child, id, dest.menu);
+    if (dest.kind === "menu") addMenu(nodes, taken, child, id, dest.menu, fail);
     else nodes[child] = destNode(dest);
   }
 }
@@ -90,9 +110,11 @@ function addMenu(nodes, id, parent, menu) {
 /** The flow document of ``tree`` (its checks are the API's: nothing is dropped here). */
 export function toDocument(tree) {
   const nodes = {};
-  addMenu(nodes, ROOT, null, tree.root);
-  nodes[GOODBYE] = tree.goodbye;
-  return { ...tree.extra, start: ROOT, nodes };
+  const root = tree.rootId || ROOT;
+  const fail = tree.goodbyeId || GOODBYE;
+  addMenu(nodes, keptIds(tree.root, new Set([root, fail])), root, null, tree.root, fail);
+  nodes[fail] = tree.goodbye;
+  return { ...tree.extra, start: root, nodes };
 }
 
 class NotATree extends Error {}
@@ -124,6 +146,11 @@ function destIn(node) {
   }
 }
 
+/** ``dest`` with the document's id of its node when it is not the one derived here. */
+function kept(dest, target, id, key) {
+  return target === childId(id, key) ? dest : { ...dest, id: target };
+}
+
 function menuIn(doc, id, parent, seen, fail) {
   const node = doc.nodes[id];
   seen.add(id);
@@ -134,8 +161,8 @@ function menuIn(doc, id, parent, seen, fail) {
     if (target === back) { menu.keys.push({ key, dest: { kind: "back" } }); continue; }
     const child = doc.nodes[target];
     if (!child || seen.has(target) || target === fail) refuse(`${id}: key ${key} is not a branch of the tree`);
-    if (child.type === "menu") menu.keys.push({ key, dest: { kind: "menu", menu: menuIn(doc, target, id, seen, fail) } });
-    else { seen.add(target); menu.keys.push({ key, dest: destIn(child) }); }
+    if (child.type === "menu") menu.keys.push({ key, dest: kept({ kind: "menu", menu: menuIn(doc, target, id, seen, fail) }, target, id, key) });
+    else { seen.add(target); menu.keys.push({ key, dest: kept(destIn(child), target, id, key) }); }
   }
   sortKeys(menu);
   return menu;
@@ -163,6 +190,8 @@ export function fromDocument(doc) {
     if (!nodes[fail] || nodes[fail].type !== "hangup") refuse("on_fail is not a hang-up");
     const seen = new Set([fail]);
     const tree = { root: menuIn(doc, doc.start, null, seen, fail), goodbye: nodes[fail], extra: extraOf(doc) };
+    if (doc.start !== ROOT) tree.rootId = doc.start;
+    if (fail !== GOODBYE) tree.goodbyeId = fail;
     const off = ids.find((id) => !seen.has(id));
     if (off) refuse(`${off} is off the tree`);
     return { tree };
