@@ -28,6 +28,27 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` inside one transaction."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Bring the schema up to ``revision`` inside one transaction.
+
+    On SQLite, foreign keys are not enforced while migrating: altering a column there
+    copies the table and drops the old one (Alembic's batch mode), and an enforced drop
+    would delete or empty every row pointing into it (ON DELETE CASCADE / SET NULL).
+    The pragma only takes effect outside a transaction, so it is set before and after;
+    ``PRAGMA foreign_key_check`` then proves the migrated rows still hold together.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as conn:
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()  # ends the autobegun (empty) transaction
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
