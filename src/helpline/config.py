@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from helpline.core.secrets import parse_keys
+
 
 class Settings(BaseSettings):
     """All of Helpline's configuration; see the configuration reference in README.md."""
@@ -94,6 +96,12 @@ class Settings(BaseSettings):
         default=None,
         description="rtpengine's --recording-dir (pcap method); unset: DATA_DIR/rtpengine.",
     )
+    rtpengine_dtmf_log: str = Field(
+        default="127.0.0.1:22223",
+        pattern=r"^([^:\s]+:\d{1,5})?$",
+        description="host:port Helpline listens on for rtpengine's --dtmf-log-dest "
+        "(digits keyed inside rtpengine bridges); empty: not listened for.",
+    )
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_max: int = Field(default=20999, ge=1024, le=65535)
     webrtc_enabled: bool = Field(
@@ -122,6 +130,11 @@ class Settings(BaseSettings):
     demo_history: bool = Field(
         default=True, description="Load yesterday's and today's generated calls with the demo."
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, for passwords at rest; unset: "
+        "DATA_DIR/secret.key. Every node sharing a database needs the same.",
+    )
     cookie_secure: bool = Field(default=True, description="Mark session cookies Secure.")
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1, description="Failures per window.")
@@ -141,6 +154,26 @@ class Settings(BaseSettings):
         pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$",
         description="Base URL gateways and callers reach HTTP at; empty: http://host:port.",
     )
+    cluster_channel: str = Field(
+        default="helpline_events",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL NOTIFY channel the nodes of one deployment share.",
+    )
+    cluster_url: str = Field(
+        default="",
+        max_length=500,
+        pattern=r"^(https?://[^/?#\s]+)?$",
+        description="Base URL other nodes reach this node's HTTP at; empty: http://host:port.",
+    )
+    cluster_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often a node refreshes its registry row."
+    )
+    cluster_node_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds without a heartbeat after which a node is dead."
+    )
+    cluster_forward_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds to wait for another node's answer."
+    )
     log_level: str = "INFO"
 
     @field_validator("sip_trusted_networks")
@@ -159,6 +192,13 @@ class Settings(BaseSettings):
                 ip_address(part.strip())
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            parse_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _check_ranges(self) -> Settings:
         if self.rtp_port_min > self.rtp_port_max:
@@ -171,6 +211,14 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def effective_cluster_url(self) -> str:
+        """The base URL other nodes reach this node's HTTP at."""
+        if self.cluster_url:
+            return self.cluster_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def effective_database_url(self) -> str:

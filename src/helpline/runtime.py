@@ -15,7 +15,9 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from helpline.config import Settings
+from helpline.core import secrets
 from helpline.core.events import Event, EventBus
+from helpline.core.secrets import Keyring
 from helpline.db.engine import create_engine, session_factory
 
 PENDING_EVENTS = "helpline_pending_events"
@@ -43,6 +45,8 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         """A runtime with an engine for the configured database."""
         engine = create_engine(settings.effective_database_url)
+        key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        secrets.bind(engine.dialect, Keyring.load(secret_key=key, data_dir=settings.data_dir))
         return cls(settings=settings, engine=engine, sessions=session_factory(engine))
 
     @asynccontextmanager

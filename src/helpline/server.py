@@ -23,13 +23,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpline import bootstrap
 from helpline.api.app import create_app
 from helpline.calls import service as calls
+from helpline.cluster.node import Cluster
 from helpline.config import Settings
+from helpline.core.heap import settle_heap
 from helpline.db.base import utcnow
 from helpline.db.engine import ping
 from helpline.db.migrate import upgrade
 from helpline.mailsettings import service as mail_settings
 from helpline.media.engine import EngineConfig, create_backend
-from helpline.media.rtpengine import create_hybrid
+from helpline.media.rtpengine import create_hybrid, recover_recordings
 from helpline.recordings import service as recordings
 from helpline.runtime import Runtime
 from helpline.sms.sender import SmsSender
@@ -108,6 +110,12 @@ async def recover_node(runtime: Runtime, *, report: Callable[[str], None]) -> No
     """Undo what a crash of this node left: its line leases, its unfinished recordings
     and voicemails, its open call records."""
     settings = runtime.settings
+    if settings.media_backend == "rtpengine":  # their WAVs first, settled below
+        await recover_recordings(
+            settings.rtpengine_recording_dir or settings.data_dir / "rtpengine",
+            node=settings.node_name,
+            ng_address=settings.rtpengine_ng,
+        )
     async with runtime.unit_of_work() as session:
         freed = await tenants.release_node_leases(session, node=settings.node_name)
         repaired = await recordings.repair_unfinished(
@@ -135,6 +143,7 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if not self.should_exit:
+            settle_heap()
             self.announce()
 
 
@@ -146,10 +155,13 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     runtime = Runtime.build(settings)
+    cluster: Cluster | None = None
     try:
         await prepare(runtime, report=report)
         if stopping.is_set():
             return
+        cluster = Cluster(runtime)
+        await cluster.start()
         media = create_backend(
             EngineConfig(
                 bind_address=settings.sip_host,
@@ -165,6 +177,9 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
                 media,
                 settings.rtpengine_ng,
                 recording_dir=settings.rtpengine_recording_dir or settings.data_dir / "rtpengine",
+                rtp_timeout=settings.rtp_timeout,
+                dtmf_log=settings.rtpengine_dtmf_log or None,
+                node=settings.node_name,
             )
         await media.start()
         sip = SipService(runtime, media)
@@ -215,5 +230,7 @@ async def serve(settings: Settings, *, report: Callable[[str], None]) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if cluster is not None:
+            await cluster.stop()
         await runtime.close()
     log.info("stopped")

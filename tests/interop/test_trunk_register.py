@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpline.core.secrets import Keyring
 from tests.interop.harness import SCENARIOS, Namespace, Node, helpline
 
 USER = "4420001"
@@ -74,7 +75,10 @@ def _sipp_log(work: Path) -> str:
 
 
 def _add_trunk(node: Node, name: str, port: int, password: str) -> int:
+    """A trunk written with SQL, its password encrypted with the key the node generated
+    in its data directory (passwords are encrypted at rest)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stored = Keyring.load(secret_key=None, data_dir=node.data_dir).encrypt(password)
     with contextlib.closing(sqlite3.connect(node.data_dir / "helpline.db")) as db, db:
         (tenant,) = db.execute("SELECT id FROM tenants WHERE slug = 'demo'").fetchone()
         cursor = db.execute(
@@ -83,7 +87,7 @@ def _add_trunk(node: Node, name: str, port: int, password: str) -> int:
             " prefixes, strip_digits, prepend, priority, caller_id_mode, anonymous,"
             " created_at, updated_at) VALUES (?, ?, 1, '127.0.0.1', ?, 'UDP', 'allowlist',"
             " '[]', ?, ?, 1, 600, '[]', 0, '', 100, 'account', 0, ?, ?)",
-            (tenant, name, port, USER, password, stamp, stamp),
+            (tenant, name, port, USER, stored, stamp, stamp),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid

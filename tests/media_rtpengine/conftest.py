@@ -5,6 +5,7 @@ needing rtpengine skip when the binary is missing (Debian package rtpengine-daem
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.interop.test_b2bua import audio  # noqa: F401
 from tests.media_engine.conftest import peers  # noqa: F401
 from tests.media_rtpengine.daemon import Rtpengine, available, rtpengine
 
+RTP_TIMEOUT = 2.0
+
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Rtpengine]:
@@ -28,7 +31,12 @@ def daemon(tmp_path: Path) -> Iterator[Rtpengine]:
     base = random.randrange(30000, 44000, 2)
     host = Namespace(None)
     with rtpengine(
-        host, tmp_path / "spool", ng_port=host.free_port(), port_min=base, port_max=base + 199
+        host,
+        tmp_path / "spool",
+        ng_port=host.free_port(),
+        port_min=base,
+        port_max=base + 199,
+        dtmf_log_port=host.free_port(socket.SOCK_DGRAM),
     ) as running:
         yield running
 
@@ -36,8 +44,15 @@ def daemon(tmp_path: Path) -> Iterator[Rtpengine]:
 @pytest.fixture
 async def hybrid(daemon: Rtpengine) -> AsyncIterator[HybridBackend]:
     base = random.randrange(45000, 59000, 2)
-    engine = MediaEngine(EngineConfig(port_min=base, port_max=base + 199, rtp_timeout=2.0))
-    backend = create_hybrid(engine, daemon.ng, recording_dir=daemon.spool)
+    engine = MediaEngine(EngineConfig(port_min=base, port_max=base + 199, rtp_timeout=RTP_TIMEOUT))
+    backend = create_hybrid(
+        engine,
+        daemon.ng,
+        recording_dir=daemon.spool,
+        rtp_timeout=RTP_TIMEOUT,
+        dtmf_log=daemon.dtmf_log,
+        node="test-node",
+    )
     await backend.start()
     yield backend
     await backend.close()

@@ -28,11 +28,17 @@ class Rtpengine:
     ng_port: int
     spool: Path
     output: list[str] = field(default_factory=list)
+    dtmf_log_port: int | None = None
 
     @property
     def ng(self) -> str:
         """``host:port`` for HELPLINE_RTPENGINE_NG."""
         return f"127.0.0.1:{self.ng_port}"
+
+    @property
+    def dtmf_log(self) -> str | None:
+        """``host:port`` for HELPLINE_RTPENGINE_DTMF_LOG, if rtpengine sends its DTMF log."""
+        return None if self.dtmf_log_port is None else f"127.0.0.1:{self.dtmf_log_port}"
 
 
 def available() -> bool:
@@ -50,9 +56,12 @@ def rtpengine(
     port_max: int,
     threads: int = 2,
     log_level: int = 5,
+    dtmf_log_port: int | None = None,
 ) -> Iterator[Rtpengine]:
-    """rtpengine in ``ns`` with its NG socket on 127.0.0.1:``ng_port``."""
+    """rtpengine in ``ns`` with its NG socket on 127.0.0.1:``ng_port`` (and its DTMF
+    log sent to 127.0.0.1:``dtmf_log_port`` if given)."""
     spool.mkdir(parents=True, exist_ok=True)
+    dtmf = [] if dtmf_log_port is None else [f"--dtmf-log-dest=127.0.0.1:{dtmf_log_port}"]
     proc = ns.popen(
         [
             BINARY,
@@ -69,11 +78,12 @@ def rtpengine(
             "--log-stderr",
             f"--log-level={log_level}",
             "--log-level-core=6",  # for READY
+            *dtmf,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    daemon = Rtpengine(proc, ng_port, spool)
+    daemon = Rtpengine(proc, ng_port, spool, dtmf_log_port=dtmf_log_port)
     assert proc.stderr is not None
     for line in proc.stderr:
         daemon.output.append(line.rstrip())

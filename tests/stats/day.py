@@ -22,7 +22,8 @@ c11   00:30  sales    3 Nov, answered (2001)           0    45     0     0
 
 c0 started at 23:30 UTC on 1 November and c11 at 23:30 UTC on 2 November: the local
 day holds c0 but not c11. IVR paths (flow ``demo-menu``): c1 entered ``lang-en``,
-``menu`` twice and ``sales``; c7 ``lang-en`` then hung up in ``menu``.
+``menu`` twice and ``sales``; c2 ``lang-en`` and ``menu``; c5 ``lang-en`` and
+``support``; c7 ``lang-en`` then hung up in ``menu``; c11 (3 November) ``lang-en``.
 
 Agents are named by their phone's SIP account, as call control records them (users
 ``agent2001`` ... own the accounts ``2001`` ...). Logged in: 2001 08:00-12:00, 2002
@@ -52,6 +53,12 @@ c11       1          -           0 (3 November)
 For the local day: 3 responses, 5 answers, satisfaction (100 + 100 + 50 + 0 + 75) / 5
 = 65, CSAT 3 / 5 = 0.6; sales 2 responses, 4 answers, 62.5, 0.5; support 1, 1, 75,
 1.0.
+
+Per IVR node (a call's answers count once for each node its path entered, however
+often): ``lang-en`` c1, c2, c5: 3 responses, 5 answers, 65, 0.6 (c11 is the next day);
+``menu`` c1 once (not twice) and c2: 2, 4, (100 + 100 + 50 + 0) / 4 = 62.5, 0.5
+(counting c1's visits twice would give 6 answers and 75); ``sales`` c1: 1, 2, 100,
+1.0; ``support`` c5: 1, 1, 75, 1.0.
 """
 
 from __future__ import annotations
@@ -207,8 +214,13 @@ async def load_day(runtime: Runtime) -> Day:
             ("c1", "menu", "menu", "option"),
             ("c1", "menu", "menu", "option"),
             ("c1", "sales", "queue", "transferred"),
+            ("c2", "lang-en", "language", "ok"),
+            ("c2", "menu", "menu", "option"),
+            ("c5", "lang-en", "language", "ok"),
+            ("c5", "support", "queue", "transferred"),
             ("c7", "lang-en", "language", "ok"),
             ("c7", "menu", "menu", "caller_hung_up"),
+            ("c11", "lang-en", "language", "ok"),
         ]
         session.add_all(
             IvrPathStep(

@@ -89,6 +89,31 @@ async def test_a_supervisor_reads_the_day_as_json_csv_and_xlsx(
     assert "<v>9</v>" in book.read("xl/worksheets/sheet1.xml").decode()
 
 
+async def test_the_ivr_node_report_and_its_csv_carry_satisfaction(
+    client: httpx.AsyncClient, day: Day
+) -> None:
+    await login(client, "demo", "supervisor", DEMO_PASSWORD)
+    params = {**DAY, "dimension": "ivr_node"}
+    r = await client.get(f"{URL}/history", params=params)
+    assert r.status_code == 200, r.text
+    menu = {row["key"]: row for row in r.json()["totals"]}["demo-menu/menu"]
+    assert (menu["survey_responses"], menu["survey_answers"]) == (2, 4)
+    assert (menu["satisfaction_score"], menu["csat"]) == (62.5, 0.5)
+    r = await client.get(f"{URL}/history", params={**params, "format": "csv"})
+    assert r.status_code == 200
+    lines = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    totals = lines[len(lines) // 2 :]
+    assert [
+        (line["key"], line["survey_answers"], line["satisfaction_score"], line["csat"])
+        for line in totals
+    ] == [
+        ("demo-menu/lang-en", "5", "65.0", "0.6"),
+        ("demo-menu/menu", "4", "62.5", "0.5"),
+        ("demo-menu/sales", "2", "100.0", "1.0"),
+        ("demo-menu/support", "1", "75.0", "1.0"),
+    ]
+
+
 async def test_bad_periods_are_refused_with_stable_ids(client: httpx.AsyncClient, day: Day) -> None:
     await login(client, "demo", "admin", DEMO_PASSWORD)
     cases = [

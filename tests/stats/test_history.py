@@ -168,12 +168,76 @@ async def test_queues_agents_services_and_ivr_nodes(runtime: Runtime, day: Day) 
     assert services[0].satisfaction_score == 65.0
 
     nodes = _by_key((await _report(runtime, day, dimension=Dimension.IVR_NODE)).rows)
-    assert set(nodes) == {"demo-menu/lang-en", "demo-menu/menu", "demo-menu/sales"}
+    assert set(nodes) == {f"demo-menu/{n}" for n in ("lang-en", "menu", "sales", "support")}
     menu = nodes["demo-menu/menu"]
-    assert (menu.offered, menu.answered, menu.abandoned_ivr, menu.ivr_hangups) == (2, 1, 1, 1)
+    assert (menu.offered, menu.answered, menu.abandoned_ivr, menu.ivr_hangups) == (3, 2, 1, 1)
     assert nodes["demo-menu/lang-en"].ivr_hangups == 0
-    assert menu.survey_answers == 0 and menu.satisfaction_score is None
+    assert (nodes["demo-menu/lang-en"].offered, nodes["demo-menu/lang-en"].answered) == (4, 3)
     assert (nodes["demo-menu/sales"].offered, nodes["demo-menu/sales"].answered) == (1, 1)
+    assert _satisfaction(nodes) == IVR_SATISFACTION
+
+
+#: Per IVR node (worked out in :mod:`tests.stats.day`): responses, answers, score, CSAT.
+IVR_SATISFACTION = {
+    "demo-menu/lang-en": (3, 5, 65.0, 0.6),
+    "demo-menu/menu": (2, 4, 62.5, 0.5),
+    "demo-menu/sales": (1, 2, 100.0, 1.0),
+    "demo-menu/support": (1, 1, 75.0, 1.0),
+}
+
+
+def _satisfaction(
+    rows: dict[str | None, HistoryRow],
+) -> dict[str | None, tuple[int, int, float | None, float | None]]:
+    return {
+        key: (row.survey_responses, row.survey_answers, row.satisfaction_score, row.csat)
+        for key, row in rows.items()
+    }
+
+
+async def test_ivr_node_satisfaction_from_the_rollup_and_the_records_agree(
+    runtime: Runtime, day: Day
+) -> None:
+    records = await _report(runtime, day, dimension=Dimension.IVR_NODE, now=local(0))
+    rolled = await _report(runtime, day, dimension=Dimension.IVR_NODE)
+    assert _satisfaction(_by_key(rolled.totals)) == IVR_SATISFACTION
+    assert records == rolled
+    async with runtime.unit_of_work() as session:
+        summed = dict(
+            (
+                await session.execute(
+                    select(StatsSlot.key, func.sum(StatsSlot.survey_answers))
+                    .where(
+                        StatsSlot.tenant_id == day.tenant_id,
+                        StatsSlot.dimension == Dimension.IVR_NODE,
+                    )
+                    .group_by(StatsSlot.key)
+                )
+            ).all()
+        )
+    # c11's answer (3 November) counts for lang-en in the rollup, not in the day.
+    assert summed == {
+        "demo-menu/lang-en": 6,
+        "demo-menu/menu": 4,
+        "demo-menu/sales": 2,
+        "demo-menu/support": 1,
+    }
+
+
+async def test_a_late_survey_answer_reaches_the_nodes_of_its_call(
+    runtime: Runtime, day: Day
+) -> None:
+    await _report(runtime, day, dimension=Dimension.IVR_NODE)
+    await _answer_solved_late(runtime, day, 1)
+    nodes = _by_key(
+        (await _report(runtime, day, dimension=Dimension.IVR_NODE, now=LATER.replace(day=11))).rows
+    )
+    # c5 went through lang-en and support: one more answer scoring 0, not in the top.
+    assert _satisfaction(nodes) == {
+        **IVR_SATISFACTION,
+        "demo-menu/lang-en": (3, 6, round(325 / 6, 2), 0.5),
+        "demo-menu/support": (1, 2, 37.5, 0.5),
+    }
 
 
 async def test_filters_narrow_the_calls(runtime: Runtime, day: Day) -> None:
@@ -247,11 +311,8 @@ async def test_a_record_changed_after_its_slot_was_summed_is_summed_again(
     assert again.talk_seconds == 700
 
 
-async def test_a_survey_answered_after_the_slot_was_summed_counts(
-    runtime: Runtime, day: Day
-) -> None:
-    first = (await _report(runtime, day)).rows[0]
-    assert (first.survey_answers, first.satisfaction_score) == (5, 65.0)
+async def _answer_solved_late(runtime: Runtime, day: Day, value: int) -> None:
+    """c5's caller answers ``solved`` (1-2) with ``value``, after the day was summed."""
     async with runtime.unit_of_work() as session:
         response_id = await session.scalar(
             select(SurveyResponse.id).where(SurveyResponse.call_record_id == day.records["c5"])
@@ -263,12 +324,20 @@ async def test_a_survey_answered_after_the_slot_was_summed_counts(
                 response_id=response_id,
                 question="solved",
                 position=1,
-                value=2,
+                value=value,
                 low=1,
                 high=2,
                 answered_at=LATER + timedelta(hours=1),
             )
         )
+
+
+async def test_a_survey_answered_after_the_slot_was_summed_counts(
+    runtime: Runtime, day: Day
+) -> None:
+    first = (await _report(runtime, day)).rows[0]
+    assert (first.survey_answers, first.satisfaction_score) == (5, 65.0)
+    await _answer_solved_late(runtime, day, 2)
     again = (await _report(runtime, day, now=LATER.replace(day=11))).rows[0]
     # One more answer scoring 100, in the top: (325 + 100) / 6 and 4 / 6.
     assert (again.survey_responses, again.survey_answers) == (3, 6)

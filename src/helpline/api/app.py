@@ -17,6 +17,7 @@ from helpline.auth.router import router as auth_router
 from helpline.browserphone.router import router as browser_phone_router
 from helpline.callcontrol.router import router as live_calls_router
 from helpline.calls.router import router as calls_router
+from helpline.cluster.router import router as cluster_router
 from helpline.core.errors import ApiError
 from helpline.customers.router import router as customers_router
 from helpline.demo.router import router as demo_router
@@ -74,6 +75,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     surveys_router,
     stats_router,
     mail_settings_router,
+    cluster_router,
 )
 
 

@@ -37,6 +37,8 @@ class Principal:
     role: Role
     scopes: frozenset[Scope]
     via: Via
+    session_id: int | None = None
+    """The browser session authenticated with (``web_sessions.id``); None for tokens."""
 
     @property
     def display(self) -> str:

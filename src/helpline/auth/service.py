@@ -1,6 +1,7 @@
 """Login with rate limiting, browser sessions and API tokens.
 
 Secrets (session cookies, tokens) are random and stored only as SHA-256 digests.
+Changing a user's password ends their other browser sessions (:func:`end_sessions`).
 Failed logins are counted per account and per client address in the database, so the
 limit holds across every node of a cluster.
 """
@@ -100,8 +101,23 @@ async def close_session(session: AsyncSession, *, secret: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_digest == token_digest(secret)))
 
 
+async def end_sessions(session: AsyncSession, *, user_id: int, keep: int | None = None) -> int:
+    """End every browser session of ``user_id`` but ``keep`` (the one asking, when a
+    user changes their own password); how many ended. API tokens are left alone: they
+    are separate credentials, listed and revoked at ``/auth/tokens``."""
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep is not None:
+        stmt = stmt.where(WebSession.id != keep)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _principal(
-    session: AsyncSession, user_id: int, scopes: frozenset[Scope], via: Via
+    session: AsyncSession,
+    user_id: int,
+    scopes: frozenset[Scope],
+    via: Via,
+    session_id: int | None = None,
 ) -> Principal | None:
     stmt = (
         select(User, Tenant.slug)
@@ -120,6 +136,7 @@ async def _principal(
         role=user.role,
         scopes=scopes,
         via=via,
+        session_id=session_id,
     )
 
 
@@ -131,7 +148,7 @@ async def principal_from_session(
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None or row.expires_at <= now:
         return None
-    principal = await _principal(session, row.user_id, ALL_SCOPES, Via.SESSION)
+    principal = await _principal(session, row.user_id, ALL_SCOPES, Via.SESSION, row.id)
     return (principal, row) if principal else None
 
 

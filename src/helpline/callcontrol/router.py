@@ -3,26 +3,54 @@
 The agent on a call commands it; supervisors of the agent's team and tenant admins
 may too, and may join it (listen, whisper, barge: their own phone rings first), take
 it over (intercept) or end it (force hang-up). Errors: ``call_not_found`` (404: no such
-live call on this node, or another tenant's), ``not_your_call`` / ``not_your_team``
+live call in the cluster, or another tenant's), ``not_your_call`` / ``not_your_team``
 (403), ``call_wrong_state`` (409, with the call's state and the command),
-``destination_unavailable`` and ``phone_not_registered`` (409).
+``destination_unavailable`` and ``phone_not_registered`` (409), ``node_unreachable``
+(504: the node holding the call did not answer).
+
+A call held by another node of the cluster is commanded there: the request is relayed
+to that node and its answer returned (:mod:`helpline.cluster.forward`); the listing
+joins every living node's calls.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.routing import APIRoute
 
 from helpline.api.deps import AnyUser, Db, Supervisor, get_runtime
 from helpline.callcontrol import service
 from helpline.callcontrol.schemas import CallOut, DestinationIn, DialIn, DtmfIn, SuperviseIn
+from helpline.cluster import forward
+from helpline.cluster.node import cluster_of
 from helpline.core.errors import ApiError
 from helpline.media.mixer import SupervisionMode
 from helpline.telephony.commands import CallCommands, call_not_found
 from helpline.telephony.cti import LiveCall
 
-router = APIRouter(prefix="/calls", tags=["live calls"])
+
+class ForwardingRoute(APIRoute):
+    """A route whose call may live on another node: answered there (``CallElsewhere``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except forward.CallElsewhere as elsewhere:
+                cluster = cluster_of(get_runtime(request))
+                if cluster is None:
+                    raise call_not_found(request.path_params.get("call_id", "")) from None
+                return await forward.relay(cluster, request, elsewhere.holder)
+
+        return handle
+
+
+router = APIRouter(prefix="/calls", tags=["live calls"], route_class=ForwardingRoute)
 
 
 def _commands(request: Request) -> CallCommands:
@@ -36,13 +64,22 @@ def _commands(request: Request) -> CallCommands:
     return commands
 
 
-async def owned_call(call_id: str, request: Request, principal: AnyUser) -> LiveCall:
-    """The principal's tenant's live call ``call_id`` on this node, else 404."""
-    commands = service.live_calls(get_runtime(request))
+async def owned_call(call_id: str, request: Request, db: Db, principal: AnyUser) -> LiveCall:
+    """The principal's tenant's live call ``call_id`` on this node; ``CallElsewhere``
+    when another living node holds it, else 404."""
+    runtime = get_runtime(request)
+    commands = service.live_calls(runtime)
     found = None if commands is None else commands.get(principal.tenant_id, call_id)
-    if found is None:
-        raise call_not_found(call_id)
-    return found
+    if found is not None:
+        return found
+    cluster = cluster_of(runtime)
+    if cluster is not None and not forward.forwarded(request):
+        holder = await forward.locate_call(
+            cluster, db, tenant_id=principal.tenant_id, call_id=call_id
+        )
+        if holder is not None:
+            raise forward.CallElsewhere(holder)
+    raise call_not_found(call_id)
 
 
 OwnedCall = Annotated[LiveCall, Depends(owned_call)]
@@ -50,11 +87,17 @@ OwnedCall = Annotated[LiveCall, Depends(owned_call)]
 
 @router.get("", response_model=list[CallOut])
 async def list_calls(request: Request, db: Db, principal: AnyUser) -> object:
-    """Live calls on this node: an agent's own, a supervisor's team's, all for admins."""
-    commands = service.live_calls(get_runtime(request))
+    """Live calls of every node: an agent's own, a supervisor's team's, all for admins
+    (each node filters its own; a node that does not answer is left out)."""
+    runtime = get_runtime(request)
+    commands = service.live_calls(runtime)
     calls = [] if commands is None else commands.calls(principal.tenant_id)
     visible = await service.visible_calls(db, principal=principal, calls=calls)
-    return [CallOut.of(call) for call in visible]
+    listed = [CallOut.of(call) for call in visible]
+    cluster = cluster_of(runtime)
+    if cluster is not None and not forward.forwarded(request):
+        listed += [CallOut.model_validate(item) for item in await forward.gather(cluster, request)]
+    return listed
 
 
 @router.post("", response_model=CallOut, status_code=status.HTTP_201_CREATED)

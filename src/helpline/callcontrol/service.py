@@ -5,8 +5,9 @@ Otherwise a tenant admin may, and a supervisor may for the calls of agents in a 
 they supervise (``not_your_team``); everybody else gets ``not_your_call``. Supervision
 (joining, intercepting) is for supervisors and admins only, under the same team rule.
 The live calls themselves are held by the node's SIP service
-(:class:`~helpline.telephony.commands.CallCommands`); a call on another node is
-unknown here (``call_not_found``).
+(:class:`~helpline.telephony.commands.CallCommands`); a command on a call another node
+holds is relayed to that node by the router (:mod:`helpline.cluster.forward`), which
+decides there with these same functions.
 """
 
 from __future__ import annotations

@@ -47,6 +47,12 @@ class CallOutcome(StrEnum):
     """A technical failure, or a crash left no better information."""
     TRANSFERRED_OUT = "transferred_out"
     """Handed to a number outside the platform."""
+    NO_ANSWER = "no_answer"
+    """A leg Helpline placed (a consultation, a supervisor's phone) was not answered."""
+    BUSY = "busy"
+    """A leg Helpline placed was refused busy (486, 600)."""
+    CANCELLED = "cancelled"
+    """A leg Helpline placed was given up before anyone answered."""
 
 
 class HangupSide(StrEnum):
@@ -142,6 +148,11 @@ class CallRecord(TenantOwned, Timestamped, Base):
     disposition: Mapped[str | None] = mapped_column(String(MAX_CODE_LENGTH), default=None)
     """The agent's classification: a built-in or custom disposition code."""
     notes: Mapped[str | None] = mapped_column(Text, default=None)
+    parent_call_id: Mapped[str | None] = mapped_column(
+        String(MAX_CALL_ID_LENGTH), index=True, default=None
+    )
+    """For a leg Helpline placed inside another call's life (a consultation, a
+    supervisor's leg): the ``call_id`` of that call (same tenant); None for calls."""
     node: Mapped[str] = mapped_column(String(MAX_NODE_LENGTH), default="")
     """The node handling the call; crash recovery is per node."""
     open: Mapped[bool] = mapped_column(default=True, index=True)

@@ -20,6 +20,14 @@ A typical inbound call::
     await recorder.segment_end(talk, t4)
     await recorder.segment_start(call, SegmentKind.WRAP_UP, t4, agent="agent2001")
     await recorder.close(call, t5, CallOutcome.ANSWERED, HangupSide.CALLER)
+
+A leg Helpline places inside that call (the agent consults a colleague, a supervisor
+listens in) is a record of its own, linked to the call::
+
+    leg = await recorder.open(
+        tenant_id, leg_id, CallDirection.INTERNAL, "agent2001", "2002", t6,
+        parent_call_id=call_id,
+    )
 """
 
 from __future__ import annotations
@@ -96,10 +104,13 @@ class CallRecorder:
         caller: str,
         called: str,
         started_at: datetime,
+        *,
+        parent_call_id: str | None = None,
     ) -> RecordHandle:
         """Start the record of a call (``in_progress``); ``call_id`` is the SIP Call-ID
-        of the caller's leg, unique per tenant. Over-long texts are cut to their
-        columns."""
+        of the caller's leg, unique per tenant; ``parent_call_id`` links a leg Helpline
+        placed inside another call (a consultation, a supervisor's leg) to that call.
+        Over-long texts are cut to their columns."""
         record = CallRecord(
             tenant_id=tenant_id,
             call_id=call_id[:MAX_CALL_ID_LENGTH],
@@ -108,6 +119,7 @@ class CallRecorder:
             called=called[:MAX_PARTY_LENGTH],
             started_at=started_at,
             outcome=CallOutcome.IN_PROGRESS,
+            parent_call_id=_cut(parent_call_id, MAX_CALL_ID_LENGTH),
             node=self._node,
         )
         async with self._unit_of_work() as session:

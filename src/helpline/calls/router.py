@@ -14,8 +14,9 @@ from pydantic import AwareDatetime
 
 from helpline.api.deps import AnyUser, Db, Supervisor
 from helpline.calls import service
-from helpline.calls.models import CallDirection, CallOutcome, QueueEventKind
+from helpline.calls.models import CallDirection, CallOutcome, CallRecord, QueueEventKind
 from helpline.calls.schemas import (
+    CallLegOut,
     CallRecordDetail,
     CallRecordOut,
     CallRecordUpdate,
@@ -45,9 +46,11 @@ async def list_call_records(
     direction: CallDirection | None = None,
     disposition: str | None = None,
     call_id: str | None = None,
+    parent_call_id: str | None = None,
 ) -> object:
     """Call records, newest first; ``started_from`` (inclusive) and ``started_to``
-    (exclusive) bound the start time and need a UTC offset."""
+    (exclusive) bound the start time and need a UTC offset; ``parent_call_id`` gives
+    the legs placed inside that call."""
     items, total = await service.list_records(
         db,
         principal=principal,
@@ -62,6 +65,7 @@ async def list_call_records(
         direction=direction,
         disposition=disposition,
         call_id=call_id,
+        parent_call_id=parent_call_id,
     )
     return Page[CallRecordOut](
         items=[CallRecordOut.model_validate(i) for i in items],
@@ -73,8 +77,8 @@ async def list_call_records(
 
 @router.get("/call-records/{record_id}", response_model=CallRecordDetail)
 async def get_call_record(record_id: int, db: Db, principal: AnyUser) -> object:
-    """One call record with its segments."""
-    return await service.get_record(db, principal=principal, record_id=record_id)
+    """One call record with its segments and the legs placed inside it."""
+    return await _detail(db, await service.get_record(db, principal=principal, record_id=record_id))
 
 
 @router.patch("/call-records/{record_id}", response_model=CallRecordDetail)
@@ -82,7 +86,15 @@ async def update_call_record(
     record_id: int, data: CallRecordUpdate, db: Db, principal: AnyUser
 ) -> object:
     """Set a call's disposition and notes; omitted fields stay, ``null`` clears."""
-    return await service.update_record(db, principal=principal, record_id=record_id, data=data)
+    record = await service.update_record(db, principal=principal, record_id=record_id, data=data)
+    return await _detail(db, record)
+
+
+async def _detail(db: Db, record: CallRecord) -> CallRecordDetail:
+    legs = await service.legs_of(db, record=record)
+    detail = CallRecordDetail.model_validate(record)
+    detail.legs = [CallLegOut.model_validate(leg) for leg in legs]
+    return detail
 
 
 @router.get("/call-records/{record_id}/segments", response_model=list[SegmentOut])

@@ -73,14 +73,26 @@ class CallRecordOut(BaseModel):
     notes: str | None
     open: bool
     recovered: bool
+    parent_call_id: str | None
+    """For a leg Helpline placed inside a call (a consultation, a supervisor's leg):
+    the ``call_id`` of that call."""
     created_at: datetime
     updated_at: datetime
 
 
-class CallRecordDetail(CallRecordOut):
-    """A call record with its segments in the order they started."""
+class CallLegOut(CallRecordOut):
+    """A leg placed inside a call, with its segments in the order they started."""
 
     segments: list[SegmentOut]
+
+
+class CallRecordDetail(CallRecordOut):
+    """A call record with its segments in the order they started, and the legs
+    Helpline placed inside it (consultations, supervisors' legs) in the order they
+    started."""
+
+    segments: list[SegmentOut]
+    legs: list[CallLegOut] = Field(default_factory=list)
 
 
 class CallRecordUpdate(BaseModel):

@@ -198,6 +198,7 @@ async def list_records(
     direction: CallDirection | None = None,
     disposition: str | None = None,
     call_id: str | None = None,
+    parent_call_id: str | None = None,
 ) -> tuple[list[CallRecord], int]:
     """Records of the principal's tenant (an agent's own calls only), newest first by
     default; ``started_from`` is inclusive, ``started_to`` exclusive."""
@@ -230,9 +231,19 @@ async def list_records(
             "direction": (CallRecord.direction, direction),
             "disposition": (CallRecord.disposition, disposition),
             "call_id": (CallRecord.call_id, call_id),
+            "parent_call_id": (CallRecord.parent_call_id, parent_call_id),
         },
         default_sort=(CallRecord.started_at.desc(), CallRecord.id.desc()),
     )
+
+
+async def legs_of(session: AsyncSession, *, record: CallRecord) -> list[CallRecord]:
+    """The legs placed inside ``record``'s call (consultations, supervisors' legs) with
+    their segments, in the order they started."""
+    stmt = with_segments(
+        CallRecord.tenant_id == record.tenant_id, CallRecord.parent_call_id == record.call_id
+    ).order_by(CallRecord.started_at, CallRecord.id)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def get_record(session: AsyncSession, *, principal: Principal, record_id: int) -> CallRecord:

@@ -3,8 +3,15 @@
 Call control and services publish frozen dataclass events; subscribers (the WebSocket
 fan-out, call records, statistics, webhooks) receive them in order on their own asyncio
 queues, so a slow subscriber never blocks a publisher. Every event names its tenant, so
-consumers filter by tenant before anything leaves the process. A bus spanning several
-nodes (PostgreSQL LISTEN/NOTIFY or NATS) can sit behind the same ``publish``/``subscribe``.
+consumers filter by tenant before anything leaves the process.
+
+Several nodes share one bus through :mod:`helpline.cluster.bridge`: it forwards the
+events published here to the other nodes and publishes theirs here with ``remote=True``.
+Every subscriber sees remote events too (desktops, the ACD leader, caches) unless it
+subscribes ``local_only`` - the consumers with a side effect that must happen once in the
+cluster (webhook deliveries, e-mails, survey links), and the bridge itself, which must
+not send an event back where it came from. Every concrete event class is registered by
+``name`` so that :func:`event_from_json` can rebuild what :meth:`Event.to_json` wrote.
 """
 
 from __future__ import annotations
@@ -18,7 +25,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from pydantic import TypeAdapter, ValidationError
+
 log = logging.getLogger(__name__)
+
+_EVENT_TYPES: dict[str, type[Event]] = {}
+_ADAPTERS: dict[type[Event], TypeAdapter[Event]] = {}
 
 
 class Audience(StrEnum):
@@ -43,6 +55,12 @@ class Event:
     at: datetime = field(default_factory=_now)
     user_id: int | None = None
 
+    def __init_subclass__(cls) -> None:
+        # Classes naming themselves are registered. ``dataclass(slots=True)`` builds a
+        # second class (so no zero-argument super() here); created last, it wins.
+        if "name" in cls.__dict__:
+            _EVENT_TYPES[cls.name] = cls
+
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict with its name."""
         body: dict[str, Any] = {"event": self.name}
@@ -50,6 +68,33 @@ class Event:
             value = getattr(self, f.name)
             body[f.name] = value.isoformat() if isinstance(value, datetime) else value
         return body
+
+
+class UnknownEvent(ValueError):
+    """A serialized event whose name no loaded event class has, or whose fields do not fit."""
+
+
+def event_type(name: str) -> type[Event] | None:
+    """The event class registered under ``name``, if its module is loaded."""
+    return _EVENT_TYPES.get(name)
+
+
+def event_from_json(body: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_json`'s output (``UnknownEvent`` if it
+    cannot); fields the class leaves out of ``to_json`` get their defaults."""
+    cls = _EVENT_TYPES.get(str(body.get("event", "")))
+    if cls is None:
+        raise UnknownEvent(f"no event class named {body.get('event')!r}")
+    fields = {f.name for f in dataclasses.fields(cls)}
+    data = {k: v for k, v in body.items() if k in fields}
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    try:
+        event = adapter.validate_python(data)
+    except ValidationError as exc:
+        raise UnknownEvent(f"{cls.name}: {exc.error_count()} invalid field(s)") from exc
+    return event
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,16 +120,27 @@ class UserLoggedIn(Event):
 class Subscription:
     """One subscriber's bounded queue; events beyond ``maxsize`` are dropped and counted."""
 
-    __slots__ = ("_bus", "_queue", "accept", "dropped")
+    __slots__ = ("_bus", "_queue", "accept", "dropped", "local_only")
 
-    def __init__(self, bus: EventBus, accept: Callable[[Event], bool], maxsize: int) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        accept: Callable[[Event], bool],
+        maxsize: int,
+        *,
+        local_only: bool = False,
+    ) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.accept = accept
         self.dropped = 0
+        self.local_only = local_only
 
-    def offer(self, event: Event) -> None:
-        """Queue ``event`` if this subscriber wants it."""
+    def offer(self, event: Event, *, remote: bool = False) -> None:
+        """Queue ``event`` if this subscriber wants it (``remote``: it was published on
+        another node, which local-only subscribers skip)."""
+        if remote and self.local_only:
+            return
         if not self.accept(event):
             return
         try:
@@ -111,16 +167,22 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
 
-    def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every interested subscriber without waiting."""
+    def publish(self, event: Event, *, remote: bool = False) -> None:
+        """Deliver ``event`` to every interested subscriber without waiting; ``remote``
+        when another node published it first (the cluster bridge does that)."""
         for sub in tuple(self._subscribers):
-            sub.offer(event)
+            sub.offer(event, remote=remote)
 
     def subscribe(
-        self, accept: Callable[[Event], bool] = lambda _e: True, *, maxsize: int = 1000
+        self,
+        accept: Callable[[Event], bool] = lambda _e: True,
+        *,
+        maxsize: int = 1000,
+        local_only: bool = False,
     ) -> Subscription:
-        """A new subscription receiving the events ``accept`` lets through."""
-        sub = Subscription(self, accept, maxsize)
+        """A new subscription receiving the events ``accept`` lets through; with
+        ``local_only`` only those published on this node."""
+        sub = Subscription(self, accept, maxsize, local_only=local_only)
         self._subscribers.add(sub)
         return sub
 

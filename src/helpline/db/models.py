@@ -19,6 +19,8 @@ from helpline.calls.models import CallRecord as CallRecord
 from helpline.calls.models import CallSegment as CallSegment
 from helpline.calls.models import Disposition as Disposition
 from helpline.calls.models import QueueEvent as QueueEvent
+from helpline.cluster.models import ClusterEvent as ClusterEvent
+from helpline.cluster.models import ClusterNode as ClusterNode
 from helpline.customers.models import Customer as Customer
 from helpline.customers.models import CustomerEvent as CustomerEvent
 from helpline.customers.models import CustomerNote as CustomerNote

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from helpline import __version__
 from helpline.api.deps import get_runtime
+from helpline.core.secrets import keyring_for
 from helpline.db.engine import ping
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,14 @@ async def health(request: Request) -> JSONResponse:
         database.update(ok=False, error=type(exc).__name__)
     listeners = {name: svc.status() for name, svc in runtime.listeners.items()}
     ok = bool(database["ok"]) and all(bool(s.get("ok", False)) for s in listeners.values())
+    keyring = keyring_for(runtime.engine.dialect)
     body = {
         "status": "ok" if ok else "degraded",
         "version": __version__,
         "database": database,
+        # Reported, not failed: a 503 would have the node restarted, and a wrong key
+        # stays wrong after a restart (docs/security.md).
+        **({"secrets": keyring.status()} if keyring is not None else {}),
         **listeners,
     }
     return JSONResponse(body, status_code=200 if ok else 503)

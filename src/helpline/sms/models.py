@@ -10,7 +10,8 @@ Inbound messages are stored ``received``, attached to the customer whose number 
 them. ``remote_id`` is how delivery reports find their message: the SMSC's message id
 for SMPP, a random reference Helpline puts in the ``dlr-url`` for Kannel.
 
-A gateway's password is kept in clear (it is sent to the gateway) and never shown by
+A gateway's password is encrypted at rest with the server's key (it is sent to the
+gateway, so it must stay reversible: :mod:`helpline.core.secrets`) and never shown by
 the API; the key in a Kannel gateway's inbound URL is kept only as a SHA-256 digest.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from helpline.core.secrets import EncryptedString
 from helpline.db.base import Base, TenantOwned, Timestamped, UtcDateTime, str_enum
 
 MAX_NAME_LENGTH = 100
@@ -92,7 +94,7 @@ class SmsGateway(TenantOwned, Timestamped, Base):
     kind: Mapped[GatewayKind] = mapped_column(str_enum(GatewayKind))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Kind-specific, non-secret settings (shapes in :mod:`helpline.sms.schemas`)."""
-    password: Mapped[str] = mapped_column(String(200), default="")
+    password: Mapped[str] = mapped_column(EncryptedString("sms_gateways.password"), default="")
     """The sendsms-user or SMPP password (never shown by the API)."""
     sender: Mapped[str] = mapped_column(String(MAX_NUMBER_LENGTH), default="")
     """The number or alphanumeric name messages are sent from."""

@@ -9,7 +9,7 @@ on SQLite and PostgreSQL:
   15-minute slot and the report's key (queue, agent, service, IVR node, or none): the
   records themselves, their transfer segments (counted for the agent who transferred),
   the survey answers about them (by the call's start, not the answer's time) and, for
-  IVR nodes, the distinct nodes each call's path entered;
+  IVR nodes, the distinct nodes each call's path entered (survey answers included);
 * :func:`rollup_part` — the same columns read back from ``stats_slots``;
 * :func:`bucketed` — any union of those, regrouped into the report's buckets in the
   tenant's time zone (:mod:`helpline.stats.periods` explains the arithmetic);
@@ -33,6 +33,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Subquery,
     and_,
     case,
     cast,
@@ -235,6 +236,7 @@ def _record_where(scope: Scope, record: type[CallRecord]) -> list[ColumnElement[
         record.started_at < scope.end,
         record.direction == CallDirection.INBOUND,
         record.outcome.not_in(NOT_OFFERED),
+        record.parent_call_id.is_(None),  # legs placed inside a call are not offered calls
     ]
     if scope.filters.queue is not None:
         where.append(record.queue == scope.filters.queue)
@@ -337,26 +339,14 @@ def _survey_rows(scope: Scope, dimension: Dimension) -> Select[Any]:
     record, response, answer = CallRecord, SurveyResponse, SurveyAnswer
     slot = slot_expr(record.started_at)
     key = _key(dimension, record)
-    where = [*_record_where(scope, record), answer.high > answer.low]
-    if scope.filters.agent is not None:
-        where.append(record.agent == scope.filters.agent)
+    where = _survey_where(scope, record, answer)
     if key is not None:
         where.append(key.is_not(None))
-    score = cast(answer.value - answer.low, Double) / cast(answer.high - answer.low, Double)
-    top_two = or_(
-        and_(answer.high - answer.low >= 2, answer.value >= answer.high - 1),
-        answer.value == answer.high,
-    )
     return (
         select(
             slot.label("slot"),
             (key if key is not None else _empty_key()).label("key"),
-            *_only(
-                survey_responses=func.count(func.distinct(response.id)),
-                survey_answers=func.count(),
-                survey_top_two=func.count().filter(top_two),
-                survey_score=func.coalesce(func.sum(score), 0.0),
-            ),
+            *_survey_measures(response, answer),
         )
         .select_from(answer)
         .join(response, response.id == answer.response_id)
@@ -369,19 +359,55 @@ def _survey_rows(scope: Scope, dimension: Dimension) -> Select[Any]:
     )
 
 
-def _ivr_rows(scope: Scope) -> Select[Any]:
-    record, step = CallRecord, IvrPathStep
-    calls = aliased(CallRecord)
+def _survey_where(
+    scope: Scope, record: type[CallRecord], answer: type[SurveyAnswer]
+) -> list[ColumnElement[bool]]:
+    where = [*_record_where(scope, record), answer.high > answer.low]
+    if scope.filters.agent is not None:
+        where.append(record.agent == scope.filters.agent)
+    return where
+
+
+def _survey_measures(
+    response: type[SurveyResponse], answer: type[SurveyAnswer]
+) -> list[ColumnElement[Any]]:
+    """All measures, zero but the survey ones, over rows of one answer each."""
+    score = cast(answer.value - answer.low, Double) / cast(answer.high - answer.low, Double)
+    top_two = or_(
+        and_(answer.high - answer.low >= 2, answer.value >= answer.high - 1),
+        answer.value == answer.high,
+    )
+    return _only(
+        survey_responses=func.count(func.distinct(response.id)),
+        survey_answers=func.count(),
+        survey_top_two=func.count().filter(top_two),
+        survey_score=func.coalesce(func.sum(score), 0.0),
+    )
+
+
+def _ivr_nodes(scope: Scope) -> Subquery:
+    """The distinct ``(call_id, flow_id, node)`` each call of ``scope`` entered, and
+    whether the caller hung up there (``hung``): a node entered twice is one row."""
+    step, calls = IvrPathStep, aliased(CallRecord)
     hung = func.max(case((step.outcome == CALLER_HUNG_UP, 1), else_=0))
-    nodes = (
+    return (
         select(step.call_id, step.flow_id, step.node, hung.label("hung"))
         .join(calls, and_(calls.tenant_id == step.tenant_id, calls.call_id == step.call_id))
         .where(step.tenant_id == scope.tenant_id, *_record_where(scope, calls))
         .group_by(step.call_id, step.flow_id, step.node)
         .subquery()
     )
+
+
+def _node_key(nodes: Subquery) -> ColumnElement[str]:
+    return Flow.name + literal_column("'/'", String) + nodes.c.node
+
+
+def _ivr_rows(scope: Scope) -> Select[Any]:
+    record = CallRecord
+    nodes = _ivr_nodes(scope)
     slot = slot_expr(record.started_at)
-    key = Flow.name + literal_column("'/'", String) + nodes.c.node
+    key = _node_key(nodes)
     sl, short, queue = _thresholds(scope, record)
     measures = _record_measures(record, sl, short)
     index = MEASURES.index("ivr_hangups")
@@ -398,10 +424,32 @@ def _ivr_rows(scope: Scope) -> Select[Any]:
     return _join_queue(stmt, queue, record).where(*where).group_by(slot, key)
 
 
+def _ivr_survey_rows(scope: Scope) -> Select[Any]:
+    """Survey answers about the calls of ``scope``, for every node each call's path
+    entered (once per node, however often the call entered it)."""
+    record, response, answer = CallRecord, SurveyResponse, SurveyAnswer
+    nodes = _ivr_nodes(scope)
+    slot = slot_expr(record.started_at)
+    key = _node_key(nodes)
+    return (
+        select(slot.label("slot"), key.label("key"), *_survey_measures(response, answer))
+        .select_from(answer)
+        .join(response, response.id == answer.response_id)
+        .join(
+            record,
+            and_(record.id == response.call_record_id, record.tenant_id == response.tenant_id),
+        )
+        .join(nodes, nodes.c.call_id == record.call_id)
+        .join(Flow, Flow.id == nodes.c.flow_id)
+        .where(*_survey_where(scope, record, answer))
+        .group_by(slot, key)
+    )
+
+
 def raw_parts(scope: Scope, dimension: Dimension) -> list[Select[Any]]:
     """Selects of ``(slot, key, *MEASURES)`` from the records of ``scope``."""
     if dimension is Dimension.IVR_NODE:
-        return [_ivr_rows(scope)]
+        return [_ivr_rows(scope), _ivr_survey_rows(scope)]
     return [
         _record_rows(scope, dimension),
         _transfer_rows(scope, dimension),

@@ -191,7 +191,7 @@ class SurveyLinkSender:
 
     async def run(self) -> None:
         """Schedule links as calls end and send them when due, until cancelled."""
-        sub = self.runtime.bus.subscribe(self.wanted)
+        sub = self.runtime.bus.subscribe(self.wanted, local_only=True)
         loop = asyncio.get_running_loop().create_task(
             run_passes(
                 self.runtime.bus,

@@ -18,7 +18,9 @@ extends :class:`~helpline.telephony.calls.CallControl` through its hooks
   call an agent's phone placed (agent on A) has its legs swapped, a pure change of
   bookkeeping without signalling.
 * Hold (RFC 3264 §8.4, RFC 6337 §5.3): the customer's leg is re-INVITEd with our last
-  SDP turned ``a=sendonly`` and attached to music on hold; the bridge to the agent is
+  SDP turned ``a=sendonly`` (a browser's leg: the WebRTC gateway's SDP, ICE and DTLS
+  unchanged, :meth:`~helpline.telephony.webrtc_legs.WebRtcLegs.hold_offer`) and
+  attached to music on hold; the bridge to the agent is
   undone (in a conference, masks make the customer heard by no one). Resume re-INVITEs
   ``a=sendrecv``, detaches the music and bridges again. The answers update the media
   endpoint; a 491 (glare, RFC 3261 §14.1) is retried after a random delay, a 481 or
@@ -81,6 +83,7 @@ from helpline.telephony.cti import (
 from helpline.telephony.legs import SDP_TYPE, Call, Outbound
 from helpline.telephony.originate import Originator
 from helpline.trunks.rules import TrunkConfig
+from helpline.webrtc import WebRtcError
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,8 @@ def unreachable(destination: Destination, reason: str) -> Conflict:
 class _Reinvite:
     call: Call
     endpoint: str
-    offer: SessionDescription
+    offer: SessionDescription | None
+    """None: a browser's leg, whose offer the WebRTC gateway made."""
     hold: bool
     attempt: int = 0
     then: bool | None = None
@@ -464,15 +468,20 @@ class CallCommands:
         if busy is not None:
             busy.then = hold
             return
+        offer: SessionDescription | None = None
         try:
-            offer = hold_offer(call.session) if hold else resume_offer(call.session)
-        except ValueError:
+            body = self.control.webrtc.hold_offer(call.media.endpoint, hold=hold)
+            if body is None:
+                offer = hold_offer(call.session) if hold else resume_offer(call.session)
+                body = serialize_bytes(offer)
+        except (ValueError, WebRtcError) as exc:
+            log.warning("call %s: no re-INVITE: %s", call.call_id, exc)
             return
         key = self.control.ua.request(
             call.dialog,
             "INVITE",
             asyncio.get_running_loop().time(),
-            body=serialize_bytes(offer),
+            body=body,
             content_type=SDP_TYPE,
         )
         if key is not None:
@@ -489,11 +498,14 @@ class CallCommands:
         status, response = event.status, event.response
         if 200 <= status < 300 and response is not None and response.body:
             try:
-                negotiated = process_answer(pending.offer, parse(response.body))
-                await self.control.media.update_endpoint(
-                    pending.endpoint, RemoteMedia.from_negotiated(negotiated)
-                )
-            except (SdpError, MediaBackendError) as exc:
+                if pending.offer is None:
+                    await self.control.webrtc.hold_answered(pending.endpoint, response.body)
+                else:
+                    negotiated = process_answer(pending.offer, parse(response.body))
+                    await self.control.media.update_endpoint(
+                        pending.endpoint, RemoteMedia.from_negotiated(negotiated)
+                    )
+            except (SdpError, MediaBackendError, WebRtcError) as exc:
                 log.warning("call %s: re-INVITE answer refused: %s", call.call_id, exc)
         elif status == 491 and pending.attempt < GLARE_RETRIES:
             delay = self._rng.uniform(0.5, 2.0)

@@ -25,6 +25,11 @@ customer's call).
 * the agent hangs up while consulting: the customer is handed to the third party if
   it answered (a transfer, as most PBXs do), else the customer's call ends.
 * the customer hangs up: the consultation goes on as a call of its own.
+* records: the consultation has a call record of its own (its ``parent_call_id`` is
+  the customer's call): the consulting agent calls the destination, internal or
+  outbound through a trunk; it rings (or waits in the queue), is answered, busy,
+  unanswered or cancelled, and its talk ends when the consultation does (complete,
+  conference, cancel).
 * conference: both legs move back to the customer's call, and customer, agent and
   third party go into one conference (:func:`helpline.telephony.supervision.masks`:
   everyone hears everyone, supervisors as usual). When the third party hangs up the
@@ -43,9 +48,10 @@ from helpline.callcontrol.events import (
     ConsultationEnded,
     ConsultationStarted,
 )
-from helpline.calls.models import SegmentKind
+from helpline.calls.models import HangupSide, SegmentKind
 from helpline.core.errors import Conflict
 from helpline.media.backend import MediaBackendError, ParticipantMask
+from helpline.recordings.models import CallDirection
 from helpline.sip.dialog import DialogId
 from helpline.telephony.cti import (
     Actor,
@@ -102,6 +108,18 @@ class Consultations:
                 affinity=call.affinity or call.call_id,
             )
             await commands.originate.admit(consultation)
+            consultation.log = await control.calllog.open(
+                call.tenant.id,
+                consultation.call_id,
+                agent,
+                destination.target,
+                _direction(destination),
+                parent=call.call_id,
+            )
+            if destination.kind is DestinationKind.NUMBER:
+                await control.calllog.segment(
+                    consultation.log, SegmentKind.RING, number=destination.target
+                )
             if call.cti.overlay is not CallState.HELD:
                 await commands.hold_customer(call)
                 await control.calllog.segment(call.log, SegmentKind.HOLD, agent=agent)
@@ -151,6 +169,7 @@ class Consultations:
             cons = call.cti.consult
             assert cons is not None
             cons.cancelled = True
+            cons.call.log.side = HangupSide.CALLER
             await self.control.hang_up(cons.call)
             await self._back(call, cons, "cancelled")
 
@@ -347,6 +366,13 @@ class Consultations:
         call.cti.overlay = None
         await control.supervision.apply_masks(call)
         return True
+
+
+def _direction(destination: Destination) -> CallDirection:
+    """A consultation leaves through a trunk when it calls a number."""
+    if destination.kind is DestinationKind.NUMBER:
+        return CallDirection.OUTBOUND
+    return CallDirection.INTERNAL
 
 
 def _number(leg: Outbound) -> str:

@@ -19,6 +19,12 @@ that phone had called in, and what follows is ordinary call control:
   place: the supervisor's leg becomes the call's B side, the agent's leg gets BYE and
   the ACD puts the agent in wrap-up.
 
+A supervisor's leg has a call record of its own, linked to the agent's call
+(``parent_call_id``): the supervisor calls the agent, internal; the supervisor's phone
+rings, then each supervision mode is a talk segment naming it; an intercept ends the
+record with a transfer segment (the leg lives on in the agent's call, whose record
+the supervisor now answers).
+
 Calls made here carry a synthetic INVITE (:meth:`Originator.request`) describing them
 the way an inbound call's INVITE would (From the calling side, To the called side,
 a Call-ID of our own) and a server-transaction key that names no transaction, so call
@@ -175,6 +181,7 @@ class Originator:
         if placing.done or call.ended:
             return
         placing.done = True
+        call.log.failed(480)
         self.control.cancel_branches(placing.forks.cancel())
         await self.control.end(call)
 
@@ -200,6 +207,7 @@ class Originator:
             control.cancel_branches(step.cancel)
             if step.fail is not None:
                 placing.done = True
+                call.log.failed(step.fail)
                 await control.end(call)
             return True
         step = placing.forks.answered(event.call)
@@ -280,8 +288,7 @@ class Originator:
         async def work(call: Call) -> None:
             mine = self._watching(call, phones)
             if mine is not None:
-                mine.spy_mode = mode
-                await self.control.supervision.apply_masks(call)
+                await self.control.supervision.set_mode(mine, mode)
                 return
             await self._ring_supervisor(call, actor, phones, mode, intercept=False)
 
@@ -328,6 +335,15 @@ class Originator:
         )
         supervisor.supervising = call
         await self.admit(supervisor)
+        supervisor.log = await self.control.calllog.open(
+            call.tenant.id,
+            supervisor.call_id,
+            phones[0],
+            agent or "supervised",
+            CallDirection.INTERNAL,
+            parent=call.call_id,
+        )
+        await self.control.calllog.segment(supervisor.log, SegmentKind.RING, agent=phones[0])
 
         async def then() -> None:
             await self._join(call, supervisor, actor, mode, intercept=intercept)
@@ -354,6 +370,7 @@ class Originator:
         except MediaBackendError:
             await control.hang_up(supervisor)
             return
+        await control.supervision.joined(supervisor)
         agent = self.commands.agent(call)
         control.runtime.bus.publish(
             SupervisorJoined(
@@ -391,6 +408,9 @@ class Originator:
         control.track(call, dialog=supervisor.dialog, endpoint=supervisor.media.endpoint)
         supervisor.dialog = supervisor.media = supervisor.session = None
         call.out = leg
+        await control.calllog.segment(
+            supervisor.log, SegmentKind.TRANSFER, agent=account, target=f"intercept:{agent}"
+        )
         await control.end(supervisor)
         await control.release_leg(old)
         self.commands.agent_done(call, old)

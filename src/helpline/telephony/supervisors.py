@@ -1,7 +1,8 @@
 """Supervisors joining agents' calls from a phone (feature codes, see
 :mod:`helpline.telephony.supervision`) or from the API (legs placed by
 :mod:`helpline.telephony.originate`): the agent's call moves from a bridge into a
-conference, and the masks say who hears whom."""
+conference, and the masks say who hears whom. Each supervisor's leg has a call record
+of its own linked to the agent's call (``parent_call_id``), a talk segment per mode."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from helpline.calls.models import SegmentKind, SegmentResult
 from helpline.media.backend import MediaBackendError, ParticipantMask
 from helpline.media.mixer import SupervisionMode
+from helpline.recordings.models import CallDirection
 from helpline.sip.ua import IncomingCall
 from helpline.sip.uri import SipUri
 from helpline.telephony.cti import CallState
@@ -51,8 +54,18 @@ class Supervision:
         if agent_call is None:
             control.respond(event.call, 480, reason="No call to supervise")
             return
-        call = await control.admit(event, tenant)
-        if call is None or not await control.answer_offer(call, affinity=agent_call.call_id):
+        call = await control.admit(event, tenant, direction=None)
+        if call is None:
+            return
+        call.log = await control.calllog.open(
+            tenant.id,
+            call.call_id,
+            caller.username,
+            extension,
+            CallDirection.INTERNAL,
+            parent=agent_call.call_id,
+        )
+        if not await control.answer_offer(call, affinity=agent_call.call_id):
             return
         call.supervising, call.spy_mode = agent_call, mode
         call.account = caller.username
@@ -63,6 +76,8 @@ class Supervision:
         except MediaBackendError as exc:
             log.warning("call %s: supervisor could not join: %s", agent_call.call_id, exc)
             await control.hang_up(call)
+            return
+        await self.joined(call)
 
     def agent_call(self, tenant_id: int, extension: str) -> Call | None:
         """This node's answered call to the phones of ``extension``."""
@@ -116,10 +131,29 @@ class Supervision:
     async def key(self, supervisor: Call, key: str) -> None:
         """A key the supervisor pressed: 4, 5, 6 switch the supervision mode."""
         mode = KEYS.get(key)
-        if (
-            supervisor.supervising is not None
-            and mode is not None
-            and mode is not supervisor.spy_mode
-        ):
-            supervisor.spy_mode = mode
-            await self.apply_masks(supervisor.supervising)
+        if mode is not None:
+            await self.set_mode(supervisor, mode)
+
+    async def set_mode(self, supervisor: Call, mode: SupervisionMode) -> None:
+        """Switch a supervisor in a call to ``mode``: new masks, and a new talk segment
+        of the supervisor's record naming the mode and the one before."""
+        previous = supervisor.spy_mode
+        if supervisor.supervising is None or mode is previous:
+            return
+        supervisor.spy_mode = mode
+        await self.apply_masks(supervisor.supervising)
+        await self.control.calllog.segment(
+            supervisor.log,
+            SegmentKind.TALK,
+            ended=SegmentResult.COMPLETED,
+            agent=supervisor.account,
+            mode=mode.value,
+            previous=previous.value,
+        )
+
+    async def joined(self, supervisor: Call) -> None:
+        """The supervisor's leg is in the call: its record is answered and a talk
+        segment naming the mode starts."""
+        await self.control.calllog.answered(
+            supervisor.log, supervisor.account or "", mode=supervisor.spy_mode.value
+        )

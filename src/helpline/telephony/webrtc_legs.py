@@ -19,6 +19,11 @@ calls at the few points where SDP is made or taken:
   gives None and call control negotiates as before.
 * **A re-offer from a browser** (hold, resume) on an endpoint carried by a leg is
   answered from that leg (:meth:`WebRtcLegs.reoffer`), ICE and DTLS unchanged.
+* **Our re-offer to a browser** (the agent holds or resumes a browser caller): the leg
+  makes it from its own last SDP, ``a=sendonly`` or ``a=sendrecv``
+  (:meth:`WebRtcLegs.hold_offer`), and the browser's answer sets the directions of
+  the endpoint (:meth:`WebRtcLegs.hold_answered`); a plain re-offer would carry our
+  engine's RTP address, which the browser cannot use.
 * **Release**: whenever call control frees an endpoint it calls
   :meth:`WebRtcLegs.release`, which closes the endpoint's legs.
 
@@ -135,6 +140,22 @@ class WebRtcLegs:
         answer, remote = leg.reanswer(offer.decode("utf-8", "replace"))
         await self.media.update_endpoint(endpoint, remote)
         return answer.encode()
+
+    def hold_offer(self, endpoint: EndpointId, *, hold: bool) -> bytes | None:
+        """Our re-offer to the browser on ``endpoint`` (hold: ``a=sendonly``, else
+        ``a=sendrecv``); None if no browser's media reaches the endpoint."""
+        leg = self._answered.get(endpoint)
+        if leg is None:
+            return None
+        return leg.reoffer(hold=hold).encode()
+
+    async def hold_answered(self, endpoint: EndpointId, answer: bytes) -> None:
+        """Apply the browser's answer to :meth:`hold_offer` to the endpoint."""
+        leg = self._answered.get(endpoint)
+        if leg is None:
+            raise WebRtcError(f"endpoint {endpoint} has no browser leg")
+        remote = leg.accept_reanswer(answer.decode("utf-8", "replace"))
+        await self.media.update_endpoint(endpoint, remote)
 
     async def release(self, endpoint: EndpointId) -> None:
         """Close the legs of an endpoint being freed (nothing if it has none)."""

@@ -1,8 +1,9 @@
 """SIP trunks: a tenant's connections to telephone providers.
 
-The password is kept in clear because Helpline answers the provider's digest challenges
-with it (RFC 7616 needs the password or the realm's HA1, and the realm is only known
-once challenged); the API and the audit log never show it.
+The password must stay reversible because Helpline answers the provider's digest
+challenges with it (RFC 7616 needs the password or the realm's HA1, and the realm is
+only known once challenged): it is encrypted at rest with the server's key
+(:mod:`helpline.core.secrets`), and the API and the audit log never show it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from helpline.core.secrets import EncryptedString
 from helpline.db.base import Base, TenantOwned, Timestamped, str_enum
 from helpline.trunks.rules import CallerIdMode, InboundMode, Transport
 
@@ -32,7 +34,7 @@ class Trunk(TenantOwned, Timestamped, Base):
     allowed_sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """IP addresses and CIDR networks, canonical text."""
     username: Mapped[str | None] = mapped_column(String(100), default=None)
-    password: Mapped[str | None] = mapped_column(String(200), default=None)
+    password: Mapped[str | None] = mapped_column(EncryptedString("trunks.password"), default=None)
     auth_realm: Mapped[str | None] = mapped_column(String(200), default=None)
     register_enabled: Mapped[bool] = mapped_column(default=False)
     register_expires: Mapped[int] = mapped_column(Integer, default=3600)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit import service as audit
 from helpline.auth.principal import Principal
+from helpline.auth.service import end_sessions
 from helpline.core.errors import ApiError, CapacityExceeded, Conflict, Forbidden, NotFound
 from helpline.core.pagination import PageParams, paginate
 from helpline.core.passwords import hash_password, verify_password
@@ -142,9 +143,16 @@ async def update_user(
         raise Forbidden("you cannot demote or deactivate yourself", error_id="self_lockout")
     if (password := changes.pop("password", None)) is not None:
         user.password_hash = hash_password(password)
+        await end_sessions(session, user_id=user.id, keep=_own_session(principal, user))
     audit.apply_changes(user, changes, nullable=("email",))
     await _log_update(session, principal, user, before)
     return user
+
+
+def _own_session(principal: Principal, user: User) -> int | None:
+    """The session to keep when ``user``'s password changes: the principal's own, if
+    they changed their own password from a browser."""
+    return principal.session_id if principal.user_id == user.id else None
 
 
 async def _log_update(
@@ -183,6 +191,7 @@ async def update_me(session: AsyncSession, *, principal: Principal, data: MeUpda
                 details={"field": "current_password"},
             )
         user.password_hash = hash_password(password)
+        await end_sessions(session, user_id=user.id, keep=_own_session(principal, user))
     audit.apply_changes(user, changes, nullable=())
     await _log_update(session, principal, user, before)
     return user

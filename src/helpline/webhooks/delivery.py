@@ -293,7 +293,7 @@ class WebhookBridge:
 
     async def run(self) -> None:
         """Forward call events until cancelled."""
-        sub = self.runtime.bus.subscribe(self.wanted)
+        sub = self.runtime.bus.subscribe(self.wanted, local_only=True)
         try:
             async for event in sub:
                 try:

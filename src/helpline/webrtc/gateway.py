@@ -24,8 +24,10 @@ local description is complete once its candidates are gathered, as a SIP body mu
 be. A call *to* a browser uses :meth:`WebRtcLeg.create_offer` then
 :meth:`WebRtcLeg.accept_answer`; a call *from* one :meth:`WebRtcLeg.answer_offer`. A
 later re-offer (hold, resume) keeps ICE and DTLS and is answered by
-:meth:`WebRtcLeg.reanswer`. :meth:`WebRtcLeg.close` ends both sides; closing the gateway
-closes every leg still open.
+:meth:`WebRtcLeg.reanswer`; our own (the agent holds the browser) is
+:meth:`WebRtcLeg.reoffer`, its answer :meth:`WebRtcLeg.accept_reanswer`.
+:meth:`WebRtcLeg.close` ends both sides; closing the gateway closes every leg still
+open.
 """
 
 from __future__ import annotations
@@ -52,12 +54,12 @@ from helpline.config import Settings
 from helpline.media.backend import LocalMedia, RemoteMedia
 from helpline.media.g711 import PCMU
 from helpline.media.rtp import RtpSender
-from helpline.sdp import SdpError, SessionDescription, serialize
+from helpline.sdp import Direction, SdpError, SessionDescription, serialize
 from helpline.sdp import parse as parse_sdp
 from helpline.webrtc import ice
 from helpline.webrtc.audio import BrowserToEngine, EngineToBrowser
 from helpline.webrtc.errors import WebRtcError
-from helpline.webrtc.sdp import directions, reanswer
+from helpline.webrtc.sdp import answer_directions, directions, reanswer, reoffer
 from helpline.webrtc.tracks import EngineTrack, pump
 
 log = logging.getLogger(__name__)
@@ -200,9 +202,28 @@ class WebRtcLeg:
         except SdpError as exc:
             raise WebRtcError(f"bad re-offer: {exc}") from exc
         self._last = reanswer(self._last, offer)
-        send, receive = directions(offer)
+        return serialize(self._last), self._directed(*directions(offer))
+
+    def reoffer(self, *, hold: bool) -> str:
+        """Our re-offer on the established leg: ``a=sendonly`` to hold the browser,
+        ``a=sendrecv`` to resume it (ICE and DTLS unchanged)."""
+        if self._last is None:
+            raise WebRtcError("no WebRTC session to renegotiate")
+        self._last = reoffer(self._last, Direction.SENDONLY if hold else Direction.SENDRECV)
+        return serialize(self._last)
+
+    def accept_reanswer(self, sdp: str) -> RemoteMedia:
+        """The browser's answer to :meth:`reoffer`: the endpoint's media with the
+        directions it agreed to."""
+        try:
+            answer = parse_sdp(sdp)
+        except SdpError as exc:
+            raise WebRtcError(f"bad answer to our re-offer: {exc}") from exc
+        return self._directed(*answer_directions(answer))
+
+    def _directed(self, send: bool, receive: bool) -> RemoteMedia:
         remote = self.remote
-        media = RemoteMedia(
+        return RemoteMedia(
             address=remote.address,
             port=remote.port,
             payload_type=remote.payload_type,
@@ -210,7 +231,6 @@ class WebRtcLeg:
             send=send,
             receive=receive,
         )
-        return serialize(self._last), media
 
     async def close(self) -> None:
         """End the peer connection and the socket (idempotent)."""

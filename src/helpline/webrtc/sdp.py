@@ -16,6 +16,10 @@ Theory of operation
   our previous WebRTC SDP with a new session version and the direction that answers the
   offer (RFC 3264 §6.1): :func:`reanswer`. :func:`directions` gives which way media may
   flow after such an offer, for the media endpoint behind the gateway.
+* Our own re-offer on such a leg (the agent holds or resumes a browser caller, RFC 3264
+  §8.4) is built the same way: our previous WebRTC SDP, a new session version, and
+  ``a=sendonly`` (hold) or ``a=sendrecv`` (resume): :func:`reoffer`. The browser's
+  answer says which way media flows then (:func:`answer_directions`).
 """
 
 from __future__ import annotations
@@ -86,7 +90,20 @@ def reanswer(previous: SessionDescription, offer: SessionDescription) -> Session
     """Answer a re-offer on an established WebRTC leg: ``previous`` (our last SDP on the
     leg) with the session version up by one and every active stream's direction the
     reverse of the offer's (ICE and DTLS parameters unchanged)."""
-    direction = offer_direction(offer).reversed()
+    return reoffer(previous, offer_direction(offer).reversed())
+
+
+def answer_directions(answer: SessionDescription) -> tuple[bool, bool]:
+    """``(send, receive)`` from our side after the browser answered our re-offer with
+    ``answer``: we send if it receives, and receive if it sends."""
+    theirs = offer_direction(answer)
+    return theirs.receives, theirs.sends
+
+
+def reoffer(previous: SessionDescription, direction: Direction) -> SessionDescription:
+    """A new description on an established WebRTC leg: ``previous`` (our last SDP on the
+    leg) with the session version up by one and every active stream's direction
+    ``direction`` (ICE and DTLS parameters unchanged)."""
     media = tuple(
         m if m.port == 0 else replace(m, direction=direction, attributes=_without_direction(m))
         for m in previous.media

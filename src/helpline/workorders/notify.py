@@ -101,7 +101,7 @@ class WorkOrderNotifier:
 
     async def run(self, bus: EventBus) -> None:
         """E-mail every :class:`WorkOrderChanged` on ``bus`` until cancelled."""
-        sub = bus.subscribe(lambda e: isinstance(e, WorkOrderChanged))
+        sub = bus.subscribe(lambda e: isinstance(e, WorkOrderChanged), local_only=True)
         try:
             async for event in sub:
                 if isinstance(event, WorkOrderChanged):

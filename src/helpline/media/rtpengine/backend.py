@@ -21,11 +21,20 @@ back to the embedded engine's transcoding bridge behind rtpengine:
     phone A <-> [A | B] rtpengine <-> phone B
 
 Every re-offer/re-answer carries rtpengine's ``port latching`` flag, so a port once in
-our SDP never changes. Recordings are rtpengine's pcap recordings of the call, converted
-to the WAV call control asked for when they stop (:mod:`helpline.media.rtpengine.pcap`):
-left is what arrived on the endpoint's peer port, right what arrived on its inner port
-or, while bridged, on the partner's peer port. Ids of the embedded engine pass through
-unchanged, so its events need no translation.
+our SDP never changes. To spare NG round trips, the inner side offers at allocation (its
+answer port, the peer port, is all our SDP needs) and the peer side answers once the
+phone's SDP is known; an unchanged SDP is not re-offered, and a leg being released is
+not given back to its inner side.
+
+Recordings are rtpengine's pcap recordings of the call, converted to the WAV call
+control asked for when they stop (:mod:`helpline.media.rtpengine.pcap`): left is what
+arrived on the endpoint's peer port, right what arrived on its inner port or, while
+bridged, on the partner's peer port; a sidecar on disk lets the next start convert them
+after a crash (:mod:`helpline.media.rtpengine.recovery`). Ids of the embedded engine
+pass through unchanged, so its events need no translation. While two phones are bridged
+in rtpengine, their digits come from rtpengine's DTMF log
+(:mod:`helpline.media.rtpengine.dtmflog`) and their RTP timeouts from polled counters
+(:mod:`helpline.media.rtpengine.timeouts`).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from pathlib import Path
 from helpline.media.backend import (
     BridgeId,
     ConferenceId,
+    DtmfReceived,
     EndpointId,
     EndpointStats,
     LocalMedia,
@@ -58,9 +68,19 @@ from helpline.media.backend import (
     Source,
     UnknownIdError,
 )
+from helpline.media.g711 import PCMA, PCMU
 from helpline.media.rtpengine.bencode import Decoded
+from helpline.media.rtpengine.dtmflog import DtmfLog, DtmfLogListener
 from helpline.media.rtpengine.ng import NgClient
 from helpline.media.rtpengine.pcap import pcap_to_wav
+from helpline.media.rtpengine.recovery import (
+    Sidecar,
+    call_pcaps,
+    remove_sidecar,
+    remove_spool,
+    write_sidecar,
+)
+from helpline.media.rtpengine.timeouts import BridgedSilence
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +91,11 @@ _RECORDING_PREFIX = "rtpe-rec-"
 _FLAGS = {"flags": ["port latching"], "replace": ["origin", "session-connection"]}
 
 
-def sdp(remote: RemoteMedia) -> str:
-    """A one-stream SDP body describing ``remote`` (sendrecv: directions are ours)."""
-    pts = [remote.payload_type]
-    codec = "PCMU" if remote.payload_type == 0 else "PCMA"
-    maps = [f"a=rtpmap:{remote.payload_type} {codec}/8000"]
+def sdp(remote: RemoteMedia, *, alternatives: Sequence[int] = ()) -> str:
+    """A one-stream SDP body describing ``remote`` (sendrecv: directions are ours),
+    offering the G.711 payload types ``alternatives`` too."""
+    pts = [remote.payload_type, *(pt for pt in alternatives if pt != remote.payload_type)]
+    maps = [f"a=rtpmap:{pt} {'PCMU' if pt == 0 else 'PCMA'}/8000" for pt in pts]
     if remote.telephone_event_pt is not None:
         pts.append(remote.telephone_event_pt)
         maps.append(f"a=rtpmap:{remote.telephone_event_pt} telephone-event/8000")
@@ -125,6 +145,8 @@ class _Leg:
     inner_port: int
     remote: RemoteMedia | None = None
     partner: EndpointId | None = None
+    answered: bool = False
+    """Whether the peer side has answered the inner side's first offer."""
 
     @property
     def engine_side(self) -> RemoteMedia:
@@ -153,10 +175,24 @@ class HybridBackend:
     """:class:`~helpline.media.backend.MediaBackend` with rtpengine carrying the media
     of every endpoint and the embedded ``inner`` backend doing everything else."""
 
-    def __init__(self, inner: MediaBackend, ng: NgClient, *, recording_dir: Path) -> None:
+    def __init__(
+        self,
+        inner: MediaBackend,
+        ng: NgClient,
+        *,
+        recording_dir: Path,
+        rtp_timeout: float = 30.0,
+        dtmf_log: str | None = None,
+        node: str = "",
+    ) -> None:
         self.inner = inner
         self.ng = ng
         self.recording_dir = recording_dir
+        self.dtmf_log = dtmf_log
+        self.node = node
+        self._dtmf: DtmfLogListener | None = None
+        self._silence = BridgedSilence(rtp_timeout)
+        self._watcher: asyncio.Task[None] | None = None
         self._token = os.urandom(4).hex()
         self._calls: dict[str, _Call] = {}
         self._legs: dict[EndpointId, _Leg] = {}
@@ -171,7 +207,16 @@ class HybridBackend:
         await self.ng.open()
         await self.ng.command("ping")
         await self.inner.start()
-        self._pump = asyncio.get_running_loop().create_task(self._forward())
+        loop = asyncio.get_running_loop()
+        self._pump = loop.create_task(self._forward())
+        self._watcher = loop.create_task(self._watch())
+        if self.dtmf_log is not None:
+            try:
+                self._dtmf = await DtmfLogListener.open(self.dtmf_log, self._on_dtmf)
+            except OSError as exc:
+                raise MediaBackendError(
+                    f"cannot listen for rtpengine's DTMF log on {self.dtmf_log}: {exc}"
+                ) from exc
 
     async def close(self) -> None:
         """Finish recordings, delete rtpengine's calls and stop the embedded engine."""
@@ -179,16 +224,55 @@ class HybridBackend:
             with contextlib.suppress(MediaBackendError):
                 await self.release_endpoint(endpoint)
         await self.inner.close()
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        for task in (self._pump, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._dtmf is not None:
+            self._dtmf.close()
         self.ng.close()
 
     async def _forward(self) -> None:
         async for event in self.inner.events():
             if not isinstance(event, RemoteLatched):  # rtpengine's inner port, not news
                 self._events.put_nowait(event)
+
+    def _on_dtmf(self, record: DtmfLog) -> None:
+        """A key rtpengine decoded: news only from a phone bridged in rtpengine (the
+        engine hears and reports every other)."""
+        leg = self._legs.get(record.source_tag)
+        if leg is None or leg.call.id != record.call_id or leg.partner is None:
+            return
+        log.info("digit %s from %s in rtpengine", record.digit, record.source_tag)
+        self._events.put_nowait(DtmfReceived(record.source_tag, record.digit, record.duration_ms))
+
+    async def _watch(self) -> None:
+        """Poll rtpengine's counters of bridged phones for RTP timeouts (see
+        :mod:`helpline.media.rtpengine.timeouts`): one ``query`` per call."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._silence.interval)
+            calls: dict[str, list[EndpointId]] = {}
+            for endpoint in self._silence.watched:
+                leg = self._legs.get(endpoint)
+                if leg is None:
+                    self._silence.forget(endpoint)
+                elif leg.remote is not None and not leg.remote.receive:
+                    self._silence.watch(endpoint, loop.time())  # on hold: nothing to expect
+                else:
+                    calls.setdefault(leg.call.id, []).append(endpoint)
+            for call, endpoints in calls.items():
+                try:
+                    answer = await self.ng.command("query", call_id=call)
+                except MediaBackendError as exc:
+                    log.warning("rtpengine query of %s for RTP timeouts failed: %s", call, exc)
+                    continue
+                now = loop.time()
+                for endpoint in endpoints:
+                    event = self._silence.update(endpoint, _stream_stats(answer, endpoint)[0], now)
+                    if event is not None:
+                        self._events.put_nowait(event)
 
     async def events(self) -> AsyncIterator[MediaEvent]:
         """The embedded engine's events and this backend's recording events."""
@@ -201,25 +285,38 @@ class HybridBackend:
             raise UnknownIdError(f"no endpoint {endpoint}")
         return leg
 
-    async def _negotiate(
-        self, call: str, tags: tuple[str, str], offer: RemoteMedia, answer: RemoteMedia
-    ) -> tuple[int, str, int]:
-        """Make monologues ``tags`` partners: ``offer`` describes the first's peer,
-        ``answer`` the second's. Returns the second's port, rtpengine's address and the
-        first's port."""
-        made = await self.ng.command(
-            "offer", call_id=call, from_tag=tags[0], sdp=sdp(offer), **_FLAGS
-        )
-        _, second = sdp_address(made.get("sdp"))
+    async def _offer(
+        self, call: str, tag: str, offer: RemoteMedia, *, alternatives: Sequence[int] = ()
+    ) -> tuple[str, int]:
+        """Offer from monologue ``tag`` (``offer`` describes its peer); rtpengine's
+        address and the port it gives the answerer."""
+        body = sdp(offer, alternatives=alternatives)
+        made = await self.ng.command("offer", call_id=call, from_tag=tag, sdp=body, **_FLAGS)
+        return sdp_address(made.get("sdp"))
+
+    async def _answer(
+        self, call: str, tags: tuple[str, str], answer: RemoteMedia
+    ) -> tuple[str, int]:
+        """Answer to ``tags[0]``'s offer from ``tags[1]`` (``answer`` describes its
+        peer); rtpengine's address and the port it gives the offerer."""
         made = await self.ng.command(
             "answer", call_id=call, from_tag=tags[0], to_tag=tags[1], sdp=sdp(answer), **_FLAGS
         )
-        address, first = sdp_address(made.get("sdp"))
-        return second, address, first
+        return sdp_address(made.get("sdp"))
+
+    async def _negotiate(
+        self, call: str, tags: tuple[str, str], offer: RemoteMedia, answer: RemoteMedia
+    ) -> None:
+        """Make monologues ``tags`` partners: ``offer`` describes the first's peer,
+        ``answer`` the second's (ports never change: ``port latching``)."""
+        await self._offer(call, tags[0], offer)
+        await self._answer(call, tags, answer)
 
     async def _expect(self, leg: _Leg) -> None:
         """Tell the embedded endpoint where rtpengine's inner side is and whether media
         flows through it (not while the leg is bridged in rtpengine)."""
+        if not leg.answered:
+            return
         peer = leg.remote
         flows = peer is not None and leg.partner is None
         await self.inner.update_endpoint(
@@ -257,7 +354,12 @@ class HybridBackend:
         self, remote: RemoteMedia | None = None, *, affinity: str | None = None
     ) -> LocalMedia:
         """An embedded endpoint behind a peer/inner pair in the affinity's rtpengine
-        call; our SDP gets rtpengine's peer port."""
+        call; our SDP gets rtpengine's peer port.
+
+        The inner side offers (its port for the phone is all our SDP needs: one NG
+        round trip); the peer side answers once the phone's media is known, here or in
+        the first :meth:`update_endpoint` (a second one).
+        """
         engine = await self.inner.allocate_endpoint(None, affinity=affinity)
         key = affinity or engine.endpoint
         call = self._calls.get(key)
@@ -265,12 +367,14 @@ class HybridBackend:
             call = self._calls[key] = _Call(f"hl-{self._token}-{next(self._ids)}", key)
         leg = _Leg(engine, call, "", 0, 0, remote)
         try:
-            leg.inner_port, leg.address, leg.peer_port = await self._negotiate(
+            leg.address, leg.peer_port = await self._offer(
                 call.id,
-                (engine.endpoint, f"{engine.endpoint}-in"),
-                remote or _PLACEHOLDER,
+                f"{engine.endpoint}-in",
                 leg.engine_side,
+                alternatives=(PCMU, PCMA) if remote is None else (),
             )
+            if remote is not None:
+                await self._answer_peer(engine.endpoint, leg)
         except MediaBackendError:
             if not call.endpoints:
                 del self._calls[key]
@@ -281,10 +385,25 @@ class HybridBackend:
         await self._expect(leg)
         return LocalMedia(engine.endpoint, leg.address, leg.peer_port, leg.peer_port + 1)
 
+    async def _answer_peer(self, endpoint: EndpointId, leg: _Leg) -> None:
+        """The peer side's answer to the inner side's first offer."""
+        assert leg.remote is not None
+        leg.address, leg.inner_port = await self._answer(
+            leg.call.id, (f"{endpoint}-in", endpoint), leg.remote
+        )
+        leg.answered = True
+
     async def update_endpoint(self, endpoint: EndpointId, remote: RemoteMedia) -> None:
-        """New negotiated media for the peer side."""
-        self._leg(endpoint).remote = remote
-        await self._link(endpoint)
+        """New negotiated media for the peer side (no NG command if nothing changed)."""
+        leg = self._leg(endpoint)
+        if leg.answered and remote == leg.remote:
+            return
+        leg.remote = remote
+        if leg.answered:
+            await self._link(endpoint)
+            return
+        await self._answer_peer(endpoint, leg)
+        await self._expect(leg)
 
     async def release_endpoint(self, endpoint: EndpointId) -> None:
         """Finish its recordings, leave its bridge; the rtpengine call is deleted with
@@ -294,24 +413,18 @@ class HybridBackend:
             await self.stop_recording(recording.id)
         for bridge, pair in list(self._bridges.items()):
             if endpoint in pair:
-                await self.unbridge(bridge)
+                await self._unbridge(bridge, leaving=endpoint)
         del self._legs[endpoint]
+        self._silence.forget(endpoint)
         leg.call.endpoints.discard(endpoint)
         try:
             if not leg.call.endpoints:
                 del self._calls[leg.call.key]
                 await self.ng.command("delete", call_id=leg.call.id)
                 if leg.call.recorded:
-                    self._remove_spool(leg.call.id)
+                    remove_spool(self.recording_dir, leg.call.id)
         finally:
             await self.inner.release_endpoint(endpoint)
-
-    def _remove_spool(self, call: str) -> None:
-        for spooled in (
-            *(self.recording_dir / "pcaps").glob(f"{call}-*.pcap"),
-            *(self.recording_dir / "metadata").glob(f"rtpengine-meta-{call}-*"),
-        ):
-            spooled.unlink(missing_ok=True)
 
     async def bridge(self, a: EndpointId, b: EndpointId) -> BridgeId:
         """Bridge in rtpengine when both peers use the same codec, else in the engine."""
@@ -325,7 +438,11 @@ class HybridBackend:
         for recording in self._recordings.values():
             if recording.endpoint in (a, b):
                 recording.right_ports.add((right if recording.endpoint == a else left).peer_port)
+                await asyncio.to_thread(write_sidecar, self.recording_dir, self._sidecar(recording))
         await self._link(a)
+        now = asyncio.get_running_loop().time()
+        self._silence.watch(a, now)
+        self._silence.watch(b, now)
         log.info("bridged %s and %s in rtpengine", a, b)
         return bridge
 
@@ -334,6 +451,10 @@ class HybridBackend:
         if not bridge.startswith(_BRIDGE_PREFIX):
             await self.inner.unbridge(bridge)
             return
+        await self._unbridge(bridge, leaving=None)
+
+    async def _unbridge(self, bridge: BridgeId, *, leaving: EndpointId | None) -> None:
+        """Unbridge; the endpoint ``leaving`` (being released) is not linked again."""
         pair = self._bridges.pop(bridge, None)
         if pair is None:
             raise UnknownIdError(f"no bridge {bridge}")
@@ -341,8 +462,10 @@ class HybridBackend:
             await self.stop_recording(recording.id)
         for endpoint in pair:
             self._leg(endpoint).partner = None
+            self._silence.forget(endpoint)
         for endpoint in pair:
-            await self._link(endpoint)
+            if endpoint != leaving:
+                await self._link(endpoint)
 
     async def start_recording(
         self, target: EndpointId | BridgeId, path: str, *, stereo: bool = True
@@ -370,6 +493,7 @@ class HybridBackend:
             right,
         )
         self._recordings[recording.id] = recording
+        await asyncio.to_thread(write_sidecar, self.recording_dir, self._sidecar(recording))
         log.info(
             "recording %s to %s: rtpengine call %s (peer port %d)",
             recording.id,
@@ -395,10 +519,9 @@ class HybridBackend:
             except MediaBackendError as exc:
                 error = str(exc)
         try:
-            pcaps = sorted((self.recording_dir / "pcaps").glob(f"{leg.call.id}-*.pcap"))
             duration = await asyncio.to_thread(
                 pcap_to_wav,
-                pcaps,
+                call_pcaps(self.recording_dir, leg.call.id),
                 Path(made.path),
                 left_ports={leg.peer_port},
                 right_ports=made.right_ports,
@@ -408,7 +531,21 @@ class HybridBackend:
             )
         except (OSError, MediaBackendError) as exc:
             error = error or str(exc)
+        await asyncio.to_thread(remove_sidecar, self.recording_dir, leg.call.id, made.id)
         self._events.put_nowait(RecordingFinished(made.id, made.target, made.path, duration, error))
+
+    def _sidecar(self, recording: _Recording) -> Sidecar:
+        leg = self._leg(recording.endpoint)
+        return Sidecar(
+            recording=recording.id,
+            call_id=leg.call.id,
+            path=str(Path(recording.path).absolute()),
+            left_ports=(leg.peer_port,),
+            right_ports=tuple(sorted(recording.right_ports)),
+            stereo=recording.stereo,
+            start=recording.start,
+            node=self.node,
+        )
 
     async def stats(self, endpoint: EndpointId) -> EndpointStats:
         """rtpengine's counters while bridged there, else the engine's."""
