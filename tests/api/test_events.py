@@ -128,3 +128,37 @@ async def test_token_with_events_scope_streams_over_bearer_auth(base_url: str) -
         event = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert event["entity"] == "sip_account" and event["entity_id"] == str(made["id"])
     await demo.aclose()
+
+
+async def test_event_streams_of_ended_sessions_close(base_url: str) -> None:
+    """A password change closes the streams of the user's other sessions (the one that
+    changed it keeps streaming); a logout closes that session's stream."""
+    here, here_cookie = await _api(base_url, "demo", "admin", DEMO_PASSWORD)
+    there, there_cookie = await _api(base_url, "demo", "admin", DEMO_PASSWORD)
+    async with _ws(base_url, there_cookie) as there_ws, _ws(base_url, here_cookie) as here_ws:
+        r = await here.patch(
+            "/api/v1/users/me",
+            json={"current_password": DEMO_PASSWORD, "new_password": "another-secret-1"},
+        )
+        assert r.status_code == 200, r.text
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:  # events of the change itself may come first
+                await asyncio.wait_for(there_ws.recv(), 10)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "session_ended")
+        made = await here.post(
+            "/api/v1/users", json={"username": "newbie", "password": "password-1", "role": "agent"}
+        )
+        assert made.status_code == 201, made.text
+        while True:
+            seen = json.loads(await asyncio.wait_for(here_ws.recv(), 10))
+            if seen.get("entity_id") == str(made.json()["id"]):
+                break
+    async with _ws(base_url, here_cookie) as here_ws:
+        assert (await here.post("/api/v1/auth/logout")).status_code == 204
+        with pytest.raises(ConnectionClosed) as logged_out:
+            while True:
+                await asyncio.wait_for(here_ws.recv(), 10)
+        assert logged_out.value.rcvd is not None and logged_out.value.rcvd.code == 4401
+    for client in (here, there):
+        await client.aclose()

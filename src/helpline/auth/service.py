@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth.models import ApiToken, LoginAttempt, WebSession
 from helpline.auth.principal import ALL_SCOPES, Principal, Scope, Via
 from helpline.core.errors import Forbidden, NotFound, TooManyRequests
+from helpline.core.events import SessionsEnded
 from helpline.core.passwords import new_token, token_digest, verify_password
+from helpline.runtime import queue_event
 from helpline.tenants.models import Tenant
 from helpline.users.models import User
 
@@ -97,8 +99,15 @@ async def open_session(
 
 
 async def close_session(session: AsyncSession, *, secret: str) -> None:
-    """End the browser session whose cookie holds ``secret``."""
-    await session.execute(delete(WebSession).where(WebSession.token_digest == token_digest(secret)))
+    """End the browser session whose cookie holds ``secret`` (its event streams close)."""
+    stmt = select(WebSession).where(WebSession.token_digest == token_digest(secret))
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        return
+    user = await session.get(User, row.user_id)
+    await session.delete(row)
+    if user is not None:
+        queue_event(session, SessionsEnded(tenant_id=user.tenant_id, user_id=user.id, only=row.id))
 
 
 async def end_sessions(session: AsyncSession, *, user_id: int, keep: int | None = None) -> int:
@@ -109,6 +118,9 @@ async def end_sessions(session: AsyncSession, *, user_id: int, keep: int | None 
     if keep is not None:
         stmt = stmt.where(WebSession.id != keep)
     result = await session.execute(stmt)
+    user = await session.get(User, user_id)
+    if user is not None:
+        queue_event(session, SessionsEnded(tenant_id=user.tenant_id, user_id=user_id, keep=keep))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

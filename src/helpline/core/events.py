@@ -117,6 +117,18 @@ class UserLoggedIn(Event):
     username: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionsEnded(Event):
+    """Browser sessions of ``user_id`` ended (password change, logout): event streams
+    opened with them close. ``keep`` survives (the session that changed the password);
+    ``only`` names the one session that ended (logout), None for all of the user's."""
+
+    name: ClassVar[str] = "auth.sessions_ended"
+    audience: ClassVar[Audience] = Audience.ADMIN
+    keep: int | None = None
+    only: int | None = None
+
+
 class Subscription:
     """One subscriber's bounded queue; events beyond ``maxsize`` are dropped and counted."""
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from helpline.api.deps import authenticate, get_runtime
 from helpline.auth.principal import Principal, Scope, Via
 from helpline.core.errors import ApiError
-from helpline.core.events import Audience, Event
+from helpline.core.events import Audience, Event, SessionsEnded
 from helpline.users.models import Role
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,23 @@ def visible_to(principal: Principal, event: Event) -> bool:
     return principal.role is not Role.AGENT or event.user_id in (None, principal.user_id)
 
 
+def ends(principal: Principal, event: Event) -> bool:
+    """Whether ``event`` ends the browser session ``principal`` streams with."""
+    return (
+        isinstance(event, SessionsEnded)
+        and principal.via is Via.SESSION
+        and event.user_id == principal.user_id
+        and principal.session_id != event.keep
+        and event.only in (None, principal.session_id)
+    )
+
+
+def _wanted(principal: Principal, event: Event) -> bool:
+    if isinstance(event, SessionsEnded):
+        return ends(principal, event)
+    return visible_to(principal, event)
+
+
 def _same_origin(ws: WebSocket) -> bool:
     origin = ws.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == ws.headers.get("host")
@@ -59,7 +76,7 @@ async def event_stream(ws: WebSocket) -> None:
         await _refuse(ws, 4403, "cross_origin")
         return
     await ws.accept()
-    sub = runtime.bus.subscribe(lambda event: visible_to(principal, event))
+    sub = runtime.bus.subscribe(lambda event: _wanted(principal, event))
     reader = asyncio.create_task(_drain(ws))
     try:
         while True:
@@ -68,7 +85,11 @@ async def event_stream(ws: WebSocket) -> None:
             if reader in done:
                 getter.cancel()
                 break
-            await ws.send_json(getter.result().to_json())
+            event = getter.result()
+            if isinstance(event, SessionsEnded):
+                await ws.close(code=4401, reason="session_ended")
+                break
+            await ws.send_json(event.to_json())
     except WebSocketDisconnect:
         pass
     finally:
