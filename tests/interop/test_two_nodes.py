@@ -176,6 +176,7 @@ def test_an_agent_readied_on_node_b_gets_node_a_caller_and_holds_it_through_b(
                 until(a, lambda v: sales(v)["waiting"] == 1)
                 login(b, "2001")
                 call = _live_call(b, "2001")
+                assert call["queue"] == "sales", "node A's listing names the queue"
                 path = f"/api/v1/calls/{call['call_id']}"
                 for command in ("hold", "resume"):
                     status, answer = api(b, "POST", f"{path}/{command}", {}, login=web("2001"))

@@ -43,6 +43,7 @@ class CallOut(BaseModel):
     parties: list[PartyOut]
     supervisors: list[SupervisorOut]
     consultation: PartyOut | None = Field(description="the party being consulted")
+    queue: str | None = Field(default=None, description="the ACD queue the call came through")
 
     @classmethod
     def of(cls, call: LiveCall) -> CallOut:
@@ -54,6 +55,7 @@ class CallOut(BaseModel):
             parties=[_party(p) for p in call.parties],
             supervisors=[SupervisorOut(account=s.account, mode=s.mode) for s in call.supervisors],
             consultation=None if call.consultation is None else _party(call.consultation),
+            queue=call.queue,
         )
 
 

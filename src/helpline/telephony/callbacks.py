@@ -259,6 +259,7 @@ class Dialer:
         call = Call(key, seen, tenant, media=dialing.media, session=dialing.session)
         call.dialog = event.dialog
         call.queued = True
+        call.queue = request.queue
         self.control.calls[call.call_id] = call
         self.control.track(call, dialog=event.dialog, endpoint=dialing.media.endpoint)
         return call

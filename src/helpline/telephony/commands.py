@@ -200,6 +200,7 @@ class CallCommands:
             parties=tuple(parties),
             supervisors=tuple(Watcher(s.account, s.spy_mode) for s in call.supervisors),
             consultation=consulted,
+            queue=call.queue,
         )
 
     # -- running a command --------------------------------------------------------------

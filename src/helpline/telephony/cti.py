@@ -293,6 +293,8 @@ class LiveCall:
     supervisors: tuple[Watcher, ...] = ()
     consultation: Party | None = None
     """The party being consulted, while a consultation lasts."""
+    queue: str | None = None
+    """The ACD queue the call came through (its last one), None for others."""
 
     @property
     def agent(self) -> str | None:

@@ -88,6 +88,8 @@ class Call:
     supervisors: list[Call] = field(default_factory=list)
     queued: bool = False
     """Waiting in (or offered from) an ACD queue."""
+    queue: str | None = None
+    """The ACD queue the call last waited in (shown with the live call)."""
     record: bool = False
     """Record the call once an agent answers (the queue it waited in records calls)."""
     log: Entry = field(default_factory=Entry)

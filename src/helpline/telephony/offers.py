@@ -55,6 +55,7 @@ class Offers:
         ivr = call.script
         control.release_ivr_port(call)
         call.queued = True
+        call.queue = name
         call.record = call.record or config.recording
         with contextlib.suppress(MediaBackendError):
             music = config.music_on_hold

@@ -4,8 +4,8 @@
 // then the event stream alone: an offer gives the caller, an answer starts the row, the
 // end of the agent's call (or the agent leaving the on-call state) removes it. Buttons
 // show only where the user may act: a tenant admin on every call, a supervisor on the
-// calls of the agents of the teams they lead. GET /calls does not say which queue a call
-// came through, so a call answered before the page loaded shows no queue.
+// calls of the agents of the teams they lead. GET /calls names the queue a call came
+// through; an offer seen on the stream names it too.
 import { ME, api, attempt, clear, fmtDuration, get, h, since, t, toast } from "./common.js";
 
 const ADMINS = new Set(["tenant-admin", "platform-admin"]);
@@ -31,7 +31,7 @@ export class LiveCalls {
       const agent = [...this.agents.values()].find((a) => a.call_id === call.call_id);
       const customer = call.parties.find((p) => p.side === "customer");
       this.calls.set(call.call_id, {
-        call_id: call.call_id, caller: customer ? customer.number : "", queue: (known.get(call.call_id) || {}).queue || "",
+        call_id: call.call_id, caller: customer ? customer.number : "", queue: (known.get(call.call_id) || {}).queue || call.queue || "",
         agent_id: agent ? agent.agent_id : null, agent: agent ? agent.username : call.agent || "",
         since: agent && agent.state === "on_call" ? agent.since : null,
         supervisors: call.supervisors.map((s) => `${s.account} (${t(`sup.${s.mode}`)})`), allowed: true,
