@@ -7,7 +7,7 @@ import { api, attempt, clear, field, h, t } from "./common.js";
 /** Recordings stop by themselves after this long. */
 export const MAX_SECONDS = 300;
 const MAX_SAMPLES = 24 * 1024 * 1024;  // 48 MiB of 16-bit PCM: under the upload limit at any rate
-const CHUNK = 4096;
+const WORKLET = new URL("./prompt_capture.worklet.js", import.meta.url);
 
 /** A 16-bit little-endian mono PCM WAV of Float32 ``chunks`` sampled at ``rate``. */
 export function encodeWav(chunks, rate) {
@@ -74,16 +74,17 @@ export function recorderCard(langSelect, onSaved) {
     }
     const context = new AudioContext();
     if (context.state === "suspended") await context.resume();
+    await context.audioWorklet.addModule(WORKLET);
     const source = context.createMediaStreamSource(stream);
-    const processor = context.createScriptProcessor(CHUNK, 1, 1);
+    const processor = new AudioWorkletNode(context, "prompt-capture", { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1 });
     const mute = context.createGain();
-    mute.gain.value = 0;  // the processor only runs when connected to the output
+    mute.gain.value = 0;  // keeps the capture in the rendered graph, silently
     const limit = Math.min(MAX_SECONDS * context.sampleRate, MAX_SAMPLES);
     capture = { stream, context, nodes: [source, processor, mute], chunks: [], samples: 0 };
-    processor.onaudioprocess = (event) => {
+    processor.port.onmessage = (event) => {
       if (!capture) return;
       if (!card.isConnected) { release(); return; }  // the section was left: free the microphone
-      const input = event.inputBuffer.getChannelData(0);
+      const input = event.data;
       const take = Math.min(input.length, limit - capture.samples);
       capture.chunks.push(input.slice(0, take));
       capture.samples += take;
