@@ -95,6 +95,7 @@ from helpline.telephony.calllog import CallLog
 from helpline.telephony.channel import Channel, Playbacks
 from helpline.telephony.config_cache import ConfigCache
 from helpline.telephony.fork import Relay
+from helpline.telephony.forwarding import Forwarding
 from helpline.telephony.hooks import Extensions, NoExtensions
 from helpline.telephony.inbound import Inbound
 from helpline.telephony.indialog import InDialog
@@ -158,6 +159,7 @@ class CallControl:
         self.calllog = CallLog(runtime)
         self.recorder = Recorder(runtime, media, self.calllog)
         self.waiting = WaitingRoom(self)
+        self.forwarding = Forwarding(self)
         self.selfservice = SelfService(runtime, self.notifier)
         self.routing: ConfigCache[str, RoutingConfig | None] = ConfigCache(
             runtime, load_routing, entities=ROUTING_ENTITIES
@@ -317,6 +319,7 @@ class CallControl:
 
     def refuse(self, call: Call, status: int) -> None:
         """Answer an unanswered caller a failure (an answered one is hung up instead)."""
+        call.log.failed(status)
         if call.dialog is None:
             self.respond(call.key, status)
 
@@ -451,6 +454,8 @@ class CallControl:
         if where.kind is TransferKind.QUEUE and port is not None:
             if not await self.offers.queue(
                 call, where.target, where.priority, where.skills, where.data
+            ) and not await self.forwarding.forward(
+                call, where.target, priority=where.priority, skills=where.skills, data=where.data
             ):
                 await self.selfservice.announce(port, BUSY_PROMPT)
                 self._enqueue(call.call_id, lambda: self.hang_up(call))

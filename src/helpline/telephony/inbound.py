@@ -5,6 +5,9 @@ schedule, service limit, then the service's target: a queue, an IVR flow, voicem
 an announcement), a supervisor's feature code, a built-in service (``echo``,
 ``prompt-test``, ``ring``), a SIP account of the tenant (all its phones ring), or, for
 an authenticated phone, a number dialled out through the tenant's trunks; else 404.
+An INVITE another node sent to put its caller in a queue this node runs comes first
+(:mod:`helpline.telephony.forwarding`, trusted from living nodes only); a queue this
+node does not run sends the caller on to the node that does.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from helpline.routing.schedule import (
 )
 from helpline.sip.ua import IncomingCall
 from helpline.sip.uri import SipUri
+from helpline.telephony.channel import Channel
 from helpline.telephony.legs import Call, user_of
 from helpline.telephony.phones import SipTenant
 from helpline.telephony.selfservice import BUSY_PROMPT
@@ -56,6 +60,8 @@ class Inbound:
     async def incoming(self, event: IncomingCall) -> None:
         """A new INVITE: a number, a feature code, a built-in service, a phone or out."""
         control = self.control
+        if await control.forwarding.accept(event):
+            return  # a caller another node sent on to this one, the tenant's ACD leader
         request = event.request
         target = request.uri
         user = target.user if isinstance(target, SipUri) else None
@@ -206,13 +212,22 @@ class Inbound:
             return
         control.connect(call)
         channel = control.open_channel(call)
-        if isinstance(target, QueueTarget) and await control.offers.queue(call, target.queue):
+        if isinstance(target, QueueTarget):
+            if await control.offers.queue(call, target.queue):
+                return
+            control.start_script(call, self._elsewhere(call, channel, target))
             return
         if isinstance(target, FlowTarget | VxmlTarget):
             await control.calllog.segment(call.log, SegmentKind.IVR)
         elif isinstance(target, VoicemailTarget):
             await control.calllog.segment(call.log, SegmentKind.VOICEMAIL)
         control.start_script(call, control.selfservice.run(channel, target, channel.hang_up))
+
+    async def _elsewhere(self, call: Call, channel: Channel, target: QueueTarget) -> None:
+        """A queue this node does not run: the leader's, else what happens today."""
+        control = self.control
+        if not await control.forwarding.forward(call, target.queue):
+            await control.selfservice.run(channel, target, channel.hang_up)
 
     def _ring_out(self, call: Call) -> None:
         control = self.control

@@ -6,8 +6,10 @@ hold and hands the call here (:meth:`WaitingRoom.start`) with a fresh
 arrive here.  The task first lets the IVR script that handed the call over finish (its
 last steps are written then, and the screen pop shows them), then joins the queue
 (:meth:`helpline.telephony.acd.Distributor.join`).  A queue that refuses the caller
-(full; nobody logged in to a queue that refuses callers then; run by another node)
-answers with its fallback, which is carried out at once.  While the caller waits:
+(full; nobody logged in to a queue that refuses callers then) answers with its
+fallback, which is carried out at once; a queue run by another node sends the caller
+on to that node (:mod:`helpline.telephony.forwarding`), its fallback only if that
+fails.  While the caller waits:
 
 * the announcements of :class:`~helpline.acd.waiting.AnnouncementSchedule` play over
   the music (position and expected wait, the callback offer, the periodic message),
@@ -290,6 +292,16 @@ class WaitingRoom:
             target.kind if target is not None else "busy",
         )
         control, channel = self.control, waiting.channel
+        if leave is not None and leave.reason is LeaveReason.NOT_LEADER:
+            call = control.calls.get(waiting.call_id)
+            if call is not None and await control.forwarding.forward(
+                call,
+                waiting.queue,
+                priority=waiting.priority,
+                skills=waiting.skills,
+                data=waiting.data,
+            ):
+                return  # the node leading the tenant took the caller
         hop = waiting.hops + 1
         if (
             isinstance(target, QueueTarget)
