@@ -11,9 +11,13 @@ and rings for 5 s.  Reported per rate: calls placed, calls SIPp completed and fa
 calls an agent answered (their call records), callers who gave up waiting, the time
 from the call's start to the agent's answer (p50, p99: IVR, queue and offer), and
 Helpline's CPU per call.  A run passes with 0 failed and every call answered by an
-agent.  Usage::
+agent.  With ``--profile FILE`` the node runs under cProfile (switched on for the first
+rate only, with SIGUSR1/SIGUSR2, as ``bench/profile_sip.py --profile`` does), and the
+CPU of its main thread, other threads and media worker per call and the main thread's
+self time by layer are printed.  Usage::
 
     .venv/bin/python bench/acd_pipeline.py --rates 5,10,20 --seconds 20 --agents 120
+    .venv/bin/python bench/acd_pipeline.py --rates 5 --seconds 30 --profile /tmp/acd.prof
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.profile_sip import LAYERS, process_cpu, split_by_layer, thread_cpu  # noqa: E402
 from bench.sip_load import children, cpu_seconds  # noqa: E402
 from tests.interop.harness import Namespace, Node, helpline, namespace  # noqa: E402
 
@@ -49,6 +55,73 @@ FLOW = {
         "queue": {"type": "queue", "queue": "sales"},
     },
 }
+
+
+# Loaded by every Python process started with it on PYTHONPATH: the node profiles its
+# main thread and counts its SQL statements between SIGUSR1 and SIGUSR2, then dumps
+# them to $BENCH_PROFILE and $BENCH_PROFILE.sql.json.
+SITECUSTOMIZE = """
+import collections, cProfile, json, os, signal
+if os.environ.get("BENCH_PROFILE"):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    _out = os.environ["BENCH_PROFILE"]
+    _prof = cProfile.Profile()
+    _sql = collections.Counter()
+    _on = []
+
+    def _count(conn, cursor, statement, *rest):
+        if _on:
+            _sql[" ".join(statement.split())[:90]] += 1
+
+    def _commit(conn):
+        if _on:
+            _sql["COMMIT"] += 1
+
+    def _start(*_):
+        _on.append(1)
+        _prof.enable()
+
+    def _stop(*_):
+        _prof.disable()
+        _on.clear()
+        _prof.dump_stats(_out)
+        with open(_out + ".sql.json", "w") as f:
+            json.dump(_sql, f)
+
+    event.listen(Engine, "before_cursor_execute", _count)
+    event.listen(Engine, "commit", _commit)
+    signal.signal(signal.SIGUSR1, _start)
+    signal.signal(signal.SIGUSR2, _stop)
+"""
+#: The pipeline's layers, ahead of the SIP stack's (first match wins).
+ACD_LAYERS: tuple[tuple[str, str], ...] = (
+    ("helpline/telephony/acd", "ACD runtime"),
+    ("helpline/acd/presence.py", "ACD database (states, board)"),
+    ("helpline/acd/screenpop.py", "ACD database (caller lookup)"),
+    ("helpline/customers/", "ACD database (caller lookup)"),
+    ("helpline/acd/", "ACD core"),
+    ("helpline/calls/", "call records"),
+    ("helpline/telephony/calllog.py", "call records"),
+    ("helpline/telephony/leases.py", "leases"),
+    ("helpline/ivr/", "IVR"),
+    ("helpline/telephony/selfservice.py", "IVR"),
+    ("helpline/telephony/waiting.py", "queue wait (MOH)"),
+    ("helpline/telephony/moh.py", "queue wait (MOH)"),
+    ("helpline/telephony/offers.py", "offers, legs"),
+    ("helpline/telephony/legs.py", "offers, legs"),
+    ("helpline/telephony/fork.py", "offers, legs"),
+    ("helpline/telephony/inbound.py", "call control"),
+    ("helpline/telephony/services.py", "call control"),
+    ("helpline/telephony/config_cache.py", "call control"),
+    ("helpline/routing/", "call control"),
+    ("helpline/core/events.py", "event bus, fan-out"),
+    ("helpline/events/", "event bus, fan-out"),
+    ("helpline/webhooks/", "event bus, fan-out"),
+    ("helpline/stats/", "statistics"),
+    ("pydantic", "pydantic"),
+)
 
 
 @dataclass
@@ -215,7 +288,9 @@ def outcomes(data_dir: Path, since: str) -> tuple[int, int, list[float]]:
     return len(answered), abandoned, waits
 
 
-def bench(rates: list[int], seconds: int, hold: int, agents: int) -> list[Result]:
+def bench(
+    rates: list[int], seconds: int, hold: int, agents: int, profile: Path | None = None
+) -> list[Result]:
     results = []
     with (
         namespace() as ns,
@@ -229,6 +304,7 @@ def bench(rates: list[int], seconds: int, hold: int, agents: int) -> list[Result
             HELPLINE_SIP_QUALIFY_SECONDS="0",
             HELPLINE_COOKIE_SECURE="0",
             HELPLINE_DEMO_HISTORY="0",
+            **profiled(Path(scratch), profile),
         ) as node,
     ):
         set_capacity(Path(data), 10 * agents)
@@ -242,11 +318,22 @@ def bench(rates: list[int], seconds: int, hold: int, agents: int) -> list[Result
         try:
             pids = children(node.proc.pid)
             for rate in rates:
+                profiling = profile is not None and rate == rates[0]
                 with tempfile.TemporaryDirectory() as work:
                     since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
                     before = cpu_seconds(pids)
+                    threads = thread_cpu(node.proc.pid), process_cpu(pids[1:])
+                    if profiling:
+                        node.proc.send_signal(signal.SIGUSR1)
                     calls, ok, failed = place_calls(ns, node, Path(work), rate, seconds, hold)
+                    if profiling:
+                        node.proc.send_signal(signal.SIGUSR2)
+                        time.sleep(2)
                     cpu = cpu_seconds(pids) - before
+                    if profile is not None:
+                        split_cpu(node.proc.pid, pids[1:], threads, ok)
+                    if profiling and profile is not None:
+                        print_layers(profile, ok)
                 time.sleep(2)  # the last records close
                 answered, abandoned, waits = outcomes(Path(data), since)
                 p50 = waits[len(waits) // 2] if waits else float("nan")
@@ -271,6 +358,45 @@ def bench(rates: list[int], seconds: int, hold: int, agents: int) -> list[Result
     return results
 
 
+def profiled(scratch: Path, profile: Path | None) -> dict[str, str]:
+    """The environment that makes the node profile itself (see :data:`SITECUSTOMIZE`)."""
+    if profile is None:
+        return {}
+    (scratch / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return {"PYTHONPATH": str(scratch), "BENCH_PROFILE": str(profile.resolve())}
+
+
+def split_cpu(
+    pid: int, workers: list[int], before: tuple[tuple[float, float], float], calls: int
+) -> None:
+    """Print the CPU per call of the main thread, the other threads and the workers."""
+    (main0, other0), media0 = before
+    (main1, other1), media1 = thread_cpu(pid), process_cpu(workers)
+    per = 1000 / max(calls, 1)
+    print(f"CPU ms/call: main thread {(main1 - main0) * per:.2f}", file=sys.stderr)
+    print(f"             other threads (aiosqlite) {(other1 - other0) * per:.2f}", file=sys.stderr)
+    print(f"             media worker {(media1 - media0) * per:.2f}", file=sys.stderr)
+
+
+def print_layers(profile: Path, calls: int) -> None:
+    """Print the main thread's self time by layer and the SQL statements per call (the
+    profiled rate's calls)."""
+    layers = split_by_layer(profile, ACD_LAYERS + LAYERS)
+    whole = sum(layers.values()) or 1.0
+    per = 1000 / max(calls, 1)
+    print("main thread self time by layer (share of profiled time):", file=sys.stderr)
+    for name, value in sorted(layers.items(), key=lambda kv: -kv[1]):
+        print(
+            f"  {name:30s} {100 * value / whole:5.1f}%  {value * per:6.2f} ms/call (profiled)",
+            file=sys.stderr,
+        )
+    statements: dict[str, int] = json.loads(Path(f"{profile}.sql.json").read_text())
+    total = sum(n for sql, n in statements.items() if sql != "COMMIT")
+    print(f"SQL statements per call: {total / max(calls, 1):.1f}", file=sys.stderr)
+    for sql, n in sorted(statements.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"  {n / max(calls, 1):6.2f}  {sql}", file=sys.stderr)
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--provision":
         provision(int(sys.argv[2]), int(sys.argv[3]))
@@ -280,9 +406,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--hold", type=int, default=3000, help="ms from answer to hang-up")
     parser.add_argument("--agents", type=int, default=120)
+    parser.add_argument("--profile", type=Path, help="cProfile the node's main thread to here")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    results = bench(rates, args.seconds, args.hold, args.agents)
+    results = bench(rates, args.seconds, args.hold, args.agents, args.profile)
     print(
         "| rate (calls/s) | calls | SIPp ok | failed | answered by an agent | abandoned "
         "| start to agent p50 | p99 | CPU ms/call |"

@@ -92,7 +92,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
 GENERIC = "(generic)"
 
 
-def _layer(func: tuple[str, int, str]) -> str:
+def _layer(func: tuple[str, int, str], layers: tuple[tuple[str, str], ...] = LAYERS) -> str:
     filename, _, name = func
     if filename == "~":
         if "_pickle" in name or "send_bytes" in name or "recv_bytes" in name:
@@ -100,19 +100,20 @@ def _layer(func: tuple[str, int, str]) -> str:
         if "sendto" in name or "uvloop" in name:
             return "asyncio"
         return GENERIC
-    for fragment, layer in LAYERS:
+    for fragment, layer in layers:
         if fragment in filename:
             return layer
     return GENERIC
 
 
-def split_by_layer(path: Path) -> dict[str, float]:
-    """Self time (s) per layer; generic functions are charged to their callers' layers."""
+def split_by_layer(path: Path, layers: tuple[tuple[str, str], ...] = LAYERS) -> dict[str, float]:
+    """Self time (s) per layer (``layers``: file fragment -> layer, first match wins);
+    generic functions are charged to their callers' layers."""
     stats: dict[Any, Any] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     memo: dict[Any, dict[str, float]] = {}
 
     def shares(func: Any, depth: int) -> dict[str, float]:
-        layer = _layer(func)
+        layer = _layer(func, layers)
         if layer != GENERIC or depth > 12:
             return {layer: 1.0}
         if func in memo:
@@ -131,11 +132,11 @@ def split_by_layer(path: Path) -> dict[str, float]:
         memo[func] = dict(out) or {GENERIC: 1.0}
         return memo[func]
 
-    layers: dict[str, float] = defaultdict(float)
+    totals: dict[str, float] = defaultdict(float)
     for func, (_, _, tottime, _, _) in stats.items():
         for name, share in shares(func, 0).items():
-            layers[name] += tottime * share
-    return dict(layers)
+            totals[name] += tottime * share
+    return dict(totals)
 
 
 def thread_cpu(pid: int) -> tuple[float, float]:

@@ -273,6 +273,7 @@ async def test_an_answered_callback_is_offered_to_the_reserved_agent(world: Worl
     answered.set_result(Offered(200, "2001"))
     done = await w.event(CallbackChanged, state="completed")
     assert done.agent == "2001" and done.attempts == 1
+    await w.acd.writer.flush()  # the queue event log is written a tick later
     async with w.runtime.unit_of_work() as session:
         kinds = [
             e.event.value
@@ -321,13 +322,7 @@ async def test_a_caller_whose_number_has_a_regions_prefix_is_offered_to_that_tea
     world: World,
 ) -> None:
     w = world
-    await w.set_queue(
-        "sales", region_prefixes={"+8251": "south"}, region_teams={}, region_wait_seconds=60
-    )
-    async with w.runtime.unit_of_work() as session:
-        await session.execute(
-            update(Agent).where(Agent.id == w.agents["agent2001"]).values(region="south")
-        )
+    await _south_team(w, wait=60)
     await w.login("agent2002")  # idle for longest: offered first without regions
     await w.login("agent2001")
     await w.acd.join(w.tenant_id, "from-south", "sales", caller="+825155501234")
@@ -337,3 +332,39 @@ async def test_a_caller_whose_number_has_a_regions_prefix_is_offered_to_that_tea
     await w.acd.join(w.tenant_id, "elsewhere", "sales", caller="+12015550100")
     call_id, accounts, _ = await w.phones.next_offer()
     assert (call_id, accounts) == ("elsewhere", ("2002",))
+
+
+async def test_a_callback_taken_up_after_a_restart_keeps_the_callers_region(
+    world: World,
+) -> None:
+    w = world
+    await _south_team(w, wait=600)
+    south = "+825155501234"
+    await w.acd.join(w.tenant_id, "asker", "sales", caller=south, called="5200")
+    assert await w.acd.request_callback(w.tenant_id, "asker", number=south)
+    await w.event(CallbackChanged, state="pending")
+    await w.acd.close()
+    w.acd = Distributor(w.runtime, w.phones.ring, w.phones.dial)
+    snap = await w.acd.snapshot(w.tenant_id)  # taken up on start
+    assert snap is not None
+    assert [q.callbacks_pending for q in snap.queues if q.name == "sales"] == [1]
+    # Without its region the request would go to the first agent who logs in.
+    await w.login("agent2002")
+    await w.event(QueueChanged, queue="sales", agents_logged_in=1)
+    assert w.phones.dials.empty()
+    await w.login("agent2001")
+    request, _ = await w.phones.next_dial()
+    offered = await w.event(CallOffered, call_id=request.call_id)
+    assert (offered.username, request.number) == ("agent2001", south)
+
+
+async def _south_team(w: World, *, wait: int) -> None:
+    """Callers from +8251 belong to the south, agent2001 too; they wait ``wait``
+    seconds for the south's agents."""
+    await w.set_queue(
+        "sales", region_prefixes={"+8251": "south"}, region_teams={}, region_wait_seconds=wait
+    )
+    async with w.runtime.unit_of_work() as session:
+        await session.execute(
+            update(Agent).where(Agent.id == w.agents["agent2001"]).values(region="south")
+        )

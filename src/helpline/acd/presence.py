@@ -3,8 +3,9 @@ rows the ACD runtime loads its board from and saves agent states to, and the rea
 view of queues and agents.
 
 Theory of operation: the ACD runtime owns live agent state in memory and writes every
-change with :func:`save_agent_state` (one row per agent in ``acd_agent_states``), so a
-restarted process or another node rebuilds its board with :func:`load_board_rows`.
+change (one row per agent in ``acd_agent_states``; its journal saves a tick's changes
+at once with :func:`save_agent_states`), so a restarted process or another node
+rebuilds its board with :func:`load_board_rows`.
 Every saved change of state, reason or queues queues an :class:`AgentStateChanged`
 event, published when the unit of work commits.  The API's own changes (login, logout,
 ready / not ready) are checked against :data:`SETTABLE` before they are saved: only an
@@ -217,35 +218,95 @@ async def save_agent_state(
     itself)."""
     agent = await get_owned(session, Agent, state.agent_id, tenant_id=tenant_id, what="agent")
     row = await session.get(AgentStateRow, agent.id)
+    previous = _write(session, tenant_id, row, state, node)
+    changed = previous is None or _shown(previous) != _shown(state)
+    if changed and announce:
+        out = (await agent_outs(session, [agent]))[0]
+        who = AgentIdentity(agent.id, agent.user_id, out.username, agent.team_id)
+        queue_event(session, _changed(tenant_id, who, previous, state, origin))
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIdentity:
+    """Who an agent is, as agent-state events name them."""
+
+    agent_id: int
+    user_id: int
+    username: str
+    team_id: int | None
+
+
+async def save_agent_states(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    states: Sequence[tuple[AgentIdentity, StoredState]],
+    node: str,
+    origin: str,
+) -> int:
+    """Save several agents' states at once (the ACD runtime's batch: one read for all
+    of them); each change queues an :class:`AgentStateChanged` event naming ``origin``
+    and the agent as the caller knows it.  Agents that are not the tenant's (deleted
+    meanwhile) are skipped; how many states were saved."""
+    ids = [agent.agent_id for agent, _ in states]
+    found = await session.execute(
+        select(Agent.id, AgentStateRow)
+        .outerjoin(AgentStateRow, AgentStateRow.agent_id == Agent.id)
+        .where(Agent.tenant_id == tenant_id, Agent.id.in_(ids))
+    )
+    rows: dict[int, AgentStateRow | None] = {ident: row for ident, row in found}
+    saved = 0
+    for agent, state in states:
+        if agent.agent_id not in rows:
+            continue
+        previous = _write(session, tenant_id, rows[agent.agent_id], state, node)
+        if previous is None or _shown(previous) != _shown(state):
+            queue_event(session, _changed(tenant_id, agent, previous, state, origin))
+        saved += 1
+    return saved
+
+
+def _write(
+    session: AsyncSession,
+    tenant_id: int,
+    row: AgentStateRow | None,
+    state: StoredState,
+    node: str,
+) -> StoredState | None:
+    """Put ``state`` in the agent's row (a new one if ``row`` is None); the state it held."""
     previous = _stored(row) if row is not None else None
     if row is None:
-        row = AgentStateRow(tenant_id=tenant_id, agent_id=agent.id, state=state.state)
+        row = AgentStateRow(tenant_id=tenant_id, agent_id=state.agent_id, state=state.state)
         session.add(row)
     for name, value in dataclasses.asdict(state).items():
         setattr(row, name, list(value) if name == "queue_ids" else value)
     row.node = node
-    changed = previous is None or _shown(previous) != _shown(state)
-    if changed and announce:
-        out = (await agent_outs(session, [agent]))[0]
-        queue_event(
-            session,
-            AgentStateChanged(
-                tenant_id=tenant_id,
-                user_id=agent.user_id,
-                agent_id=agent.id,
-                username=out.username,
-                team_id=agent.team_id,
-                state=state.state.value,
-                previous=(previous.state if previous else AgentState.OFFLINE).value,
-                reason=state.reason,
-                pending_reason=state.pending_reason,
-                since=state.since,
-                call_id=state.call_id,
-                queue_ids=state.queue_ids,
-                origin=origin,
-            ),
-        )
-    return changed
+    return previous
+
+
+def _changed(
+    tenant_id: int,
+    agent: AgentIdentity,
+    previous: StoredState | None,
+    state: StoredState,
+    origin: str,
+) -> AgentStateChanged:
+    return AgentStateChanged(
+        tenant_id=tenant_id,
+        user_id=agent.user_id,
+        agent_id=agent.agent_id,
+        username=agent.username,
+        team_id=agent.team_id,
+        state=state.state.value,
+        previous=(previous.state if previous else AgentState.OFFLINE).value,
+        reason=state.reason,
+        pending_reason=state.pending_reason,
+        since=state.since,
+        call_id=state.call_id,
+        queue_ids=state.queue_ids,
+        origin=origin,
+    )
 
 
 async def open_agent_session(

@@ -107,9 +107,13 @@ async def caller_context(
     caller: str,
     sticky_seconds: float,
     now: datetime,
+    region: str | None = None,
 ) -> CallerContext:
-    """The customer, IVR path and (with ``sticky_seconds``) last agent of a caller."""
-    customer = await lookup_by_number(session, tenant_id, caller) if caller else None
+    """The customer, IVR path and (with ``sticky_seconds``) last agent of a caller
+    (``region``: the tenant's default region, read when not given)."""
+    customer = None
+    if caller:
+        customer = await lookup_by_number(session, tenant_id, caller, region=region)
     steps = await session.execute(
         select(IvrPathStep.node, IvrPathStep.node_type, IvrPathStep.digits, IvrPathStep.outcome)
         .where(IvrPathStep.tenant_id == tenant_id, IvrPathStep.call_id == call_id)

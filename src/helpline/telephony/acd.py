@@ -58,7 +58,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpline.acd import callback_store, leader, presence
-from helpline.acd.board import Admission, Caller, region_for_number
+from helpline.acd.board import Admission, Caller
 from helpline.acd.callback import CallbackState
 from helpline.acd.events import (
     AgentStateChanged,
@@ -68,7 +68,7 @@ from helpline.acd.events import (
     CallOffered,
 )
 from helpline.acd.live import ACD_LISTENER, AcdSnapshot
-from helpline.acd.presence import StoredState
+from helpline.acd.presence import AgentIdentity, StoredState
 from helpline.acd.schemas import QueueOut
 from helpline.acd.screenpop import CallerContext, ScreenPop, caller_context, customer_json
 from helpline.acd.state import (
@@ -89,6 +89,7 @@ from helpline.acd.waiting import HandleTime
 from helpline.calls.models import QueueEventKind
 from helpline.core.events import ConfigChanged
 from helpline.core.events import Event as BusEvent
+from helpline.customers.lookup import tenant_region
 from helpline.runtime import Runtime
 from helpline.telephony.acd_callbacks import DIAL_SECONDS, CallbackDesk, Dialer, DialRequest
 from helpline.telephony.acd_tenant import (
@@ -96,6 +97,7 @@ from helpline.telephony.acd_tenant import (
     LeaveReason,
     TenantAcd,
     agent_info,
+    caller_region,
     departures,
     is_own_change,
     next_wakeup,
@@ -104,7 +106,7 @@ from helpline.telephony.acd_tenant import (
     reload,
     snapshot,
 )
-from helpline.telephony.acd_writer import QueueLog, StateWriter
+from helpline.telephony.acd_writer import Journal, QueueEntry
 
 __all__ = [
     "DIAL_SECONDS",
@@ -125,7 +127,17 @@ log = logging.getLogger(__name__)
 UNREACHABLE = frozenset({404, 408, 480, 503})
 #: Configuration entities whose change makes the runtime reload a tenant.
 RELOAD_ENTITIES = frozenset(
-    {"queue", "skill", "agent", "agent_skills", "agent_memberships", "sip_account"}
+    {
+        "queue",
+        "skill",
+        "agent",
+        "agent_skills",
+        "agent_memberships",
+        "sip_account",
+        "user",
+        "tenant",
+        "customer_settings",
+    }
 )
 
 
@@ -167,8 +179,7 @@ class Distributor:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop = asyncio.get_running_loop()
         self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
-        self.writer = StateWriter(runtime, self.node)
-        self.queue_log = QueueLog(runtime, self.node)
+        self.writer = Journal(runtime, self.node)
         self.desk = CallbackDesk(self, runtime, dial, self.node)
         self._changes = runtime.bus.subscribe(_is_acd_change, maxsize=1000)
         self._watcher = self._loop.create_task(self._watch())
@@ -261,7 +272,9 @@ class Distributor:
         """Read queues and agents again (their saved states, ours kept while busy)."""
         async with self.runtime.unit_of_work() as session:
             rows = await presence.load_board_rows(session, acd.tenant_id)
-        reload(acd, rows, self._loop.time(), lambda key: self.writer.busy(acd.tenant_id, key))
+            acd.region = await tenant_region(session, acd.tenant_id)
+        tenant_id = acd.tenant_id
+        reload(acd, rows, self._loop.time(), lambda key: self.writer.busy(tenant_id, int(key)))
         for key in acd.records:
             self._time_wrap_up(acd, key)
 
@@ -269,6 +282,9 @@ class Distributor:
         async for event in self._changes:
             acd = self._tenants.get(event.tenant_id or 0)
             if acd is None:
+                loading = self._loading.get(event.tenant_id or 0)
+                if loading is not None:  # it may have been read before this change
+                    loading.add_done_callback(self._loaded_meanwhile)
                 continue
             if isinstance(event, CallbackChanged):
                 if event.state == CallbackState.CANCELLED.value:
@@ -276,9 +292,20 @@ class Distributor:
                 continue
             if isinstance(event, AgentStateChanged) and self._own(acd, event):
                 continue
-            acd.dirty = True
-            if acd.reloading is None or acd.reloading.done():
-                acd.reloading = self._loop.create_task(self._reload(acd))
+            self._mark(acd)
+
+    def _mark(self, acd: TenantAcd) -> None:
+        """Reload the tenant (once for however many changes come in meanwhile)."""
+        acd.dirty = True
+        if acd.reloading is None or acd.reloading.done():
+            acd.reloading = self._loop.create_task(self._reload(acd))
+
+    def _loaded_meanwhile(self, loading: asyncio.Future[TenantAcd | None]) -> None:
+        """A change came in while the tenant was being loaded: read it again."""
+        if not loading.cancelled() and loading.exception() is None:
+            acd = loading.result()
+            if acd is not None:
+                self._mark(acd)
 
     def _own(self, acd: TenantAcd, event: AgentStateChanged) -> bool:
         """Whether an agent-state event reports this runtime's own save (or nothing it
@@ -358,6 +385,7 @@ class Distributor:
                     caller=caller,
                     sticky_seconds=float(config.sticky_seconds),
                     now=at,
+                    region=acd.region,
                 )
         except SQLAlchemyError as exc:
             log.warning("call %s: caller lookup failed: %s", call_id, exc)
@@ -375,8 +403,7 @@ class Distributor:
             priority=float(priority),
             customer_type=customer.tier.value if customer is not None else None,
             skills=dict(skills or {}),
-            region=(customer.region if customer is not None else None)
-            or region_for_number(caller, config.region_prefixes),
+            region=caller_region(customer.region if customer else None, caller, config),
             last_agent_id=acd.by_account.get(context.last_agent or ""),
             last_agent_at=last_at,
         )
@@ -701,7 +728,8 @@ class Distributor:
             talk_seconds_today=stored.talk_seconds_today if stored is not None else 0.0,
             last_call_ended_at=stored.last_call_ended_at if stored is not None else None,
         )
-        self.writer.save(acd.tenant_id, agent_id, state)
+        who = AgentIdentity(agent.agent_id, agent.user_id, agent.username, agent.team_id)
+        self.writer.save(acd.tenant_id, who, state)
 
     # -- the queue event log, live state ----------------------------------------------
 
@@ -717,11 +745,8 @@ class Distributor:
         position: int | None = None,
     ) -> None:
         """Append to the queue event log (statistics) without holding anything up."""
-        self.spawn(
-            self.queue_log.write(
-                acd.tenant_id, queue, call_id, kind, agent=agent, wait=wait, position=position
-            )
-        )
+        entry = QueueEntry(queue, call_id, kind, now_utc(), agent, wait, position)
+        self.writer.log(acd.tenant_id, entry)
 
     async def snapshot(self, tenant_id: int) -> AcdSnapshot | None:
         """The tenant's live state (see :mod:`helpline.acd.live`); None when another

@@ -51,7 +51,7 @@ from helpline.acd.screenpop import ScreenPop
 from helpline.acd.state import CallEnded, Event
 from helpline.calls.models import QueueEventKind
 from helpline.runtime import Runtime
-from helpline.telephony.acd_tenant import CallbackEntry, TenantAcd, now_utc, wall
+from helpline.telephony.acd_tenant import CallbackEntry, TenantAcd, caller_region, now_utc, wall
 
 __all__ = ["DIAL_SECONDS", "CallbackDesk", "DialRequest", "Dialer", "Host"]
 
@@ -203,6 +203,9 @@ class CallbackDesk:
                 row.last_call_id,
                 row.last_status,
             )
+            pop = ScreenPop.from_json(row.data)
+            customer = pop.customer or {}
+            queue = acd.by_id[str(row.queue_id)]
             caller = Caller(
                 call_id=row.call_id,
                 queue_id=str(row.queue_id),
@@ -210,8 +213,8 @@ class CallbackDesk:
                 priority=row.priority,
                 customer_type=row.customer_type,
                 skills={str(k): int(v) for k, v in row.skills.items()},
+                region=caller_region(customer.get("region"), pop.caller or row.number, queue),
             )
-            pop = ScreenPop.from_json(row.data)
             entry = CallbackEntry(record, caller, row.queue_id, row.number, row.called, pop)
             if record.state is not CallbackState.PENDING:
                 self._event(acd, entry, Recover())

@@ -29,6 +29,7 @@ from helpline.acd.board import (
     Membership,
     OverflowStage,
     QueueConfig,
+    region_for_number,
 )
 from helpline.acd.callback import CallbackRecord, CallbackState
 from helpline.acd.events import AgentStateChanged, QueueChanged
@@ -56,6 +57,7 @@ __all__ = [
     "TenantAcd",
     "agent_info",
     "agent_record",
+    "caller_region",
     "departures",
     "is_own_change",
     "next_wakeup",
@@ -140,6 +142,8 @@ class TenantAcd:
     handle: dict[str, HandleTime] = field(default_factory=dict)
     empty_since: dict[str, float] = field(default_factory=dict)
     published: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    region: str | None = None
+    """The tenant's default region (caller numbers are read in it)."""
     timer: asyncio.TimerHandle | None = None
     dirty: bool = False
     """Changes came in that the next reload has to read."""
@@ -375,6 +379,14 @@ def _open_callbacks(acd: TenantAcd) -> list[CallbackEntry]:
     for entry in [*acd.callbacks.values(), *acd.retrying.values()]:
         seen[entry.record.callback_id] = entry
     return list(seen.values())
+
+
+def caller_region(customer_region: object, number: str, queue: QueueOut) -> str | None:
+    """A caller's region: their customer record's, else that of the longest prefix of
+    their number among the queue's ``region_prefixes``."""
+    if isinstance(customer_region, str) and customer_region:
+        return customer_region
+    return region_for_number(number, queue.region_prefixes)
 
 
 def now_utc() -> datetime:

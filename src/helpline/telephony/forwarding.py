@@ -25,8 +25,9 @@ user agent would to a phone:
   headers are ignored and the INVITE is routed like any other, so a spoofed header
   can neither skip the number's routing, blacklist and service limits nor pick a
   tenant. A forwarded call takes no line of the tenant (B holds the call's line), is
-  answered and goes straight into the queue (music on hold, offered by A's distributor); its record's caller is
-  the original number (the From B copied), and its first segment names the origin
+  answered and goes straight into the queue (music on hold, offered by A's
+  distributor); its record's caller is the original number (the From B copied), and
+  its first segment names the origin
   node and call (``from_node``, ``from_call``). A does not lead the tenant (the lease
   moved meanwhile): 503, and B's caller gets the fallback. A forwarded call is never
   forwarded again.
