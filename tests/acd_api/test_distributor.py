@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from helpline.acd.callback import CallbackState
 from helpline.acd.events import CallbackChanged, CallOffered, QueueChanged
-from helpline.acd.models import Agent, Callback, Queue
+from helpline.acd.models import Agent, AgentStateRow, Callback, Queue
 from helpline.acd.presence import StoredState, save_agent_state
 from helpline.acd.state import AgentState
 from helpline.calls.models import CallDirection, CallOutcome, CallRecord, QueueEvent
@@ -368,3 +368,45 @@ async def _south_team(w: World, *, wait: int) -> None:
         await session.execute(
             update(Agent).where(Agent.id == w.agents["agent2001"]).values(region="south")
         )
+
+
+async def _state_of(w: World, name: str) -> AgentState | None:
+    snap = await w.acd.snapshot(w.tenant_id)
+    assert snap is not None
+    return next((a.state for a in snap.agents if a.agent_id == w.agents[name]), None)
+
+
+async def test_a_logout_through_the_api_wins_over_a_state_of_ours_not_yet_written(
+    world: World,
+) -> None:
+    """The runtime's own states wait in the journal; an agent logged out through the
+    API meanwhile stays logged out, in memory and in the database (the journal must
+    not write the older state after the API's)."""
+    w = world
+    w.acd.writer.tick = 3600.0  # our saves wait: only flush() writes them
+    assert (await w.acd.join(w.tenant_id, "c1", "sales", caller="+12015550100")).refused is None
+    await w.login("agent2001")
+    _, accounts, ringing = await w.phones.next_offer()
+    assert accounts == ("2001",)
+    ringing.set_result(Offered(480))  # no answer: available again, a state of ours
+    for _ in range(100):
+        if await _state_of(w, "agent2001") is AgentState.AVAILABLE:
+            break
+        await asyncio.sleep(0.05)
+    assert w.acd.writer.busy(w.tenant_id, w.agents["agent2001"]), "ours is still pending"
+    async with w.runtime.unit_of_work() as session:
+        state = StoredState(
+            agent_id=w.agents["agent2001"], state=AgentState.OFFLINE, since=utcnow()
+        )
+        await save_agent_state(session, tenant_id=w.tenant_id, state=state)
+    for _ in range(100):
+        if await _state_of(w, "agent2001") is AgentState.OFFLINE:
+            break
+        await asyncio.sleep(0.05)
+    assert await _state_of(w, "agent2001") is AgentState.OFFLINE
+    await w.acd.writer.flush()
+    async with w.runtime.unit_of_work() as session:
+        stored = await session.scalar(
+            select(AgentStateRow.state).where(AgentStateRow.agent_id == w.agents["agent2001"])
+        )
+    assert stored is AgentState.OFFLINE

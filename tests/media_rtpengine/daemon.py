@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -62,9 +63,13 @@ def rtpengine(
     log sent to 127.0.0.1:``dtmf_log_port`` if given)."""
     spool.mkdir(parents=True, exist_ok=True)
     dtmf = [] if dtmf_log_port is None else [f"--dtmf-log-dest=127.0.0.1:{dtmf_log_port}"]
+    # Its CLI port (2224 by default) would clash between daemons on the host loopback.
+    cli_port = ns.free_port(socket.SOCK_STREAM)
+    cli = [] if cli_port is None else [f"--listen-cli=127.0.0.1:{cli_port}"]
     proc = ns.popen(
         [
             BINARY,
+            "--config-file=none",  # not /etc/rtpengine's listeners (HTTP, CLI ports)
             "--foreground",
             "--table=-1",
             "--interface=127.0.0.1",
@@ -79,6 +84,7 @@ def rtpengine(
             f"--log-level={log_level}",
             "--log-level-core=6",  # for READY
             *dtmf,
+            *cli,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -275,6 +275,9 @@ class Distributor:
             acd.region = await tenant_region(session, acd.tenant_id)
         tenant_id = acd.tenant_id
         reload(acd, rows, self._loop.time(), lambda key: self.writer.busy(tenant_id, int(key)))
+        for key in acd.overridden & acd.records.keys() & acd.agents.keys():
+            self._save(acd, key)  # the merged state replaces the dropped one
+        acd.overridden.clear()
         for key in acd.records:
             self._time_wrap_up(acd, key)
 
@@ -290,8 +293,13 @@ class Distributor:
                 if event.state == CallbackState.CANCELLED.value:
                     self.desk.cancelled(acd, event.callback_id)
                 continue
-            if isinstance(event, AgentStateChanged) and self._own(acd, event):
-                continue
+            if isinstance(event, AgentStateChanged):
+                if self._own(acd, event):
+                    continue
+                # The API's change is newer than a state of ours still waiting to be
+                # written: that write must not land after it (the reload merges both).
+                if self.writer.drop(acd.tenant_id, event.agent_id):
+                    acd.overridden.add(str(event.agent_id))
             self._mark(acd)
 
     def _mark(self, acd: TenantAcd) -> None:

@@ -148,6 +148,8 @@ class TenantAcd:
     dirty: bool = False
     """Changes came in that the next reload has to read."""
     reloading: asyncio.Task[None] | None = None
+    overridden: set[str] = field(default_factory=set)
+    """Agents whose state the API changed while ours waited to be written (dropped)."""
 
     def handle_seconds(self, queue_id: str) -> float:
         """The queue's average handling time on this node (a default before any call)."""

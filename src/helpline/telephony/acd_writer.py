@@ -93,6 +93,12 @@ class Journal:
         batches = (self._pending.get(tenant_id), self._saving.get(tenant_id))
         return any(batch is not None and agent_id in batch.states for batch in batches)
 
+    def drop(self, tenant_id: int, agent_id: int) -> bool:
+        """Forget the agent's state not yet being written (a change made elsewhere, the
+        API's, is newer); whether there was one."""
+        batch = self._pending.get(tenant_id)
+        return batch is not None and batch.states.pop(agent_id, None) is not None
+
     def _batch(self, tenant_id: int) -> _Batch:
         batch = self._pending.get(tenant_id)
         if batch is None:
