@@ -106,9 +106,6 @@ class CallbackEntry:
     called: str
     pop: ScreenPop
     timer: asyncio.TimerHandle | None = None
-    dirty: bool = False
-    """Changes came in that the next reload has to read."""
-    reloading: asyncio.Task[None] | None = None
 
 
 @dataclass(slots=True)
