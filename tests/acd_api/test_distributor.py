@@ -389,20 +389,15 @@ async def test_a_logout_through_the_api_wins_over_a_state_of_ours_not_yet_writte
     _, accounts, ringing = await w.phones.next_offer()
     assert accounts == ("2001",)
     ringing.set_result(Offered(480))  # no answer: available again, a state of ours
-    for _ in range(100):
-        if await _state_of(w, "agent2001") is AgentState.AVAILABLE:
-            break
-        await asyncio.sleep(0.05)
+    await w.event(QueueChanged, queue="sales", offering=0, agents_available=1)
+    assert await _state_of(w, "agent2001") is AgentState.AVAILABLE
     assert w.acd.writer.busy(w.tenant_id, w.agents["agent2001"]), "ours is still pending"
     async with w.runtime.unit_of_work() as session:
         state = StoredState(
             agent_id=w.agents["agent2001"], state=AgentState.OFFLINE, since=utcnow()
         )
         await save_agent_state(session, tenant_id=w.tenant_id, state=state)
-    for _ in range(100):
-        if await _state_of(w, "agent2001") is AgentState.OFFLINE:
-            break
-        await asyncio.sleep(0.05)
+    await w.event(QueueChanged, queue="sales", agents_available=0)
     assert await _state_of(w, "agent2001") is AgentState.OFFLINE
     await w.acd.writer.flush()
     async with w.runtime.unit_of_work() as session:

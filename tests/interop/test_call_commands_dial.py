@@ -205,13 +205,10 @@ def test_supervisor_forces_an_agents_call_to_end(ns: Namespace, node: Node, audi
     assert record["hangup_side"] == "system", record
 
 
-def _supervisor_in(call_id: str) -> Any:
-    return lambda call: call["call_id"] == call_id and call["supervisors"]
-
-
-def test_supervisor_whispers_then_intercepts_the_call(
+def agent_and_supervisor(
     ns: Namespace, node: Node, audio: Path
-) -> None:
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
+    """Agent 2001's phone (2 kHz) and the supervisor's (500 Hz), answering one call."""
     agent = phone(ns, node, audio, "2001", tone=2000, port=5072, rtp=AGENT1_RTP)
     supervisor = phone(
         ns,
@@ -223,6 +220,17 @@ def test_supervisor_whispers_then_intercepts_the_call(
         rtp=THIRD_RTP,
         password=SUPERVISOR_SIP_PASSWORD,
     )
+    return agent, supervisor
+
+
+def _supervisor_in(call_id: str) -> Any:
+    return lambda call: call["call_id"] == call_id and call["supervisors"]
+
+
+def test_supervisor_whispers_then_intercepts_the_call(
+    ns: Namespace, node: Node, audio: Path
+) -> None:
+    agent, supervisor = agent_and_supervisor(ns, node, audio)
     calling = None
     try:
         _registered(node, "2001")

@@ -29,6 +29,7 @@ from tests.interop.test_call_commands import (
 from tests.interop.test_call_commands_dial import (
     SUPERVISOR_PHONE,
     SUPERVISOR_SIP_PASSWORD,
+    agent_and_supervisor,
     node,
 )
 from tests.interop.test_call_legs_consult import legs_of
@@ -46,17 +47,7 @@ def _mode(call_id: str, mode: str) -> Any:
 def test_a_supervisors_leg_records_each_mode_and_the_intercept(
     ns: Namespace, node: Node, audio: Path
 ) -> None:
-    agent = phone(ns, node, audio, "2001", tone=2000, port=5072, rtp=AGENT1_RTP)
-    supervisor = phone(
-        ns,
-        node,
-        audio,
-        SUPERVISOR_PHONE,
-        tone=500,
-        port=5076,
-        rtp=THIRD_RTP,
-        password=SUPERVISOR_SIP_PASSWORD,
-    )
+    agent, supervisor = agent_and_supervisor(ns, node, audio)
     calling = None
     try:
         _registered(node, "2001")

@@ -183,15 +183,6 @@ class CallControl:
         self._queues: dict[str, _Queue] = {}
         self._loop = asyncio.get_running_loop()
 
-    @property
-    def reachable(self) -> dict[tuple[int, str, str], bool]:
-        """Qualified phones: reachable or not."""
-        return self.phones.reachable
-
-    async def qualify(self) -> None:
-        """Send OPTIONS to registered phones (see :meth:`Phones.qualify`)."""
-        await self.phones.qualify()
-
     # -- dispatch -----------------------------------------------------------------------
 
     def dispatch(self, event: UaEvent) -> None:
@@ -452,9 +443,7 @@ class CallControl:
             self._enqueue(call.call_id, lambda: self.hang_up(call))
             return
         if where.kind is TransferKind.QUEUE and port is not None:
-            if not await self.offers.queue(
-                call, where.target, where.priority, where.skills, where.data
-            ) and not await self.forwarding.forward(
+            if not await self.forwarding.queue(
                 call, where.target, priority=where.priority, skills=where.skills, data=where.data
             ):
                 await self.selfservice.announce(port, BUSY_PROMPT)

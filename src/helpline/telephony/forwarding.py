@@ -212,6 +212,22 @@ class Forwarding:
 
     # -- on the node the caller reached ---------------------------------------------------
 
+    async def queue(
+        self,
+        call: Call,
+        queue: str,
+        *,
+        priority: int = 0,
+        skills: dict[str, int] | None = None,
+        data: dict[str, str] | None = None,
+    ) -> bool:
+        """Put the answered ``call`` in ``queue`` here, or on the node leading its
+        tenant when this node does not run the queue; False when neither can."""
+        offers = self.control.offers
+        return await offers.queue(call, queue, priority, skills, data) or await self.forward(
+            call, queue, priority=priority, skills=skills, data=data
+        )
+
     async def forward(
         self,
         call: Call,

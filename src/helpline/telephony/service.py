@@ -200,7 +200,7 @@ class SipService:
             await asyncio.sleep(interval)
             if self.calls is not None:
                 try:
-                    await self.calls.qualify()
+                    await self.calls.phones.qualify()
                 except (SQLAlchemyError, OSError) as exc:
                     log.warning("qualifying phones failed: %s", exc)
 
@@ -230,8 +230,8 @@ class SipService:
                 "webrtc_legs": self.calls.webrtc.open_legs if self.calls else 0,
             },
             "phones": {
-                "reachable": sum(self.calls.reachable.values()) if self.calls else 0,
-                "unreachable": sum(not v for v in self.calls.reachable.values())
+                "reachable": sum(self.calls.phones.reachable.values()) if self.calls else 0,
+                "unreachable": sum(not v for v in self.calls.phones.reachable.values())
                 if self.calls
                 else 0,
             },
